@@ -1,0 +1,92 @@
+// Creating, listing and expiring clips. A clip is cut by reference (see
+// create_clip.lua): it costs a few hundred bytes per chunk reference, never
+// a copy of media.
+import { randomBytes } from 'node:crypto';
+import type { Context } from '../context.js';
+import type { Queues } from '../jobs/queues.js';
+import { runScript } from '../redis/scripts.js';
+import { loadRenditions } from '../dvr/renditions.js';
+import type { StreamRecord } from '../dvr/streams.js';
+import { finalizeClip } from './finalize.js';
+import { loadClip, parseClip, type ClipRecord, type ClipRendition } from './records.js';
+import { resolveClipWindow, type ClipRequest } from './rules.js';
+
+export class ClipRefusedError extends Error {}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+export function newClipId(): string {
+  let id = '';
+  while (id.length < 16) {
+    // Bytes of 252 and up are skipped: 252 is the largest multiple of 36
+    // below 256, so every character stays equally likely.
+    for (const b of randomBytes(24)) if (b < 252 && id.length < 16) id += ALPHABET[b % 36];
+  }
+  return id;
+}
+
+export async function createClip(ctx: Context, queues: Queues, stream: StreamRecord, req: ClipRequest): Promise<ClipRecord> {
+  const window = resolveClipWindow(req, stream.dvr_duration, ctx.clock.now());
+  if (!stream.dvr_enabled) throw new ClipRefusedError('DVR is disabled for this stream: enable dvr_enabled to cut clips');
+  const renditions: ClipRendition[] = (await loadRenditions(ctx, stream.id)).map((r) => ({
+    name: r.name, playlist: r.playlist, width: r.width, height: r.height, frameRate: r.frameRate, codecs: r.codecs,
+  }));
+  if (renditions.length === 0) throw new ClipRefusedError('the stream has not delivered any chunk yet: push to its push_url first');
+  const id = newClipId();
+  const videoId = window.vod_required ? await ctx.redis.incr(ctx.keys.videoSeq) : null;
+  const fields = {
+    id,
+    client_id: String(stream.client_id),
+    stream_id: String(stream.id),
+    duration: String(window.duration),
+    start: String(window.start),
+    expiration: String(window.expiration),
+    created_at: new Date(ctx.clock.now()).toISOString(),
+    vod_required: window.vod_required ? '1' : '0',
+    video_id: videoId === null ? '' : String(videoId),
+    renditions: JSON.stringify(renditions),
+    tdur: String(Math.max(stream.tdur, 1)),
+  };
+  const base = ctx.keys.stream.tag(stream.id);
+  const ws = window.start * 1000;
+  const we = (window.start + window.duration) * 1000;
+  const [outcome, detail] = await runScript<[string, string]>(ctx.redis, 'createClip', base, [
+    id, ctx.clock.now(), ws, we, window.expiration * 1000,
+    JSON.stringify(renditions.map((r) => r.playlist)), JSON.stringify(fields),
+  ]);
+  if (outcome === 'err') {
+    throw new ClipRefusedError(
+      detail === 'before_dvr'
+        ? 'the requested range lies entirely before the oldest chunk the DVR holds'
+        : 'the DVR holds no chunk for the requested range',
+    );
+  }
+  ctx.log.info({ clip_id: id, stream_id: stream.id, start: window.start, duration: window.duration, state: detail }, 'clip created');
+  if (detail === 'complete') {
+    await finalizeClip(ctx, queues, stream.id, id, { force: true });
+  } else {
+    await queues.finalize.add('finalize', { streamId: stream.id, clipId: id }, {
+      jobId: `fin-${stream.id}-${id}`,
+      delay: Math.max(0, we - ctx.clock.now()),
+    });
+  }
+  return (await loadClip(ctx, stream.id, id))!;
+}
+
+export async function listClips(ctx: Context, streamId: number): Promise<ClipRecord[]> {
+  const ids = await ctx.redis.zrangebyscore(ctx.keys.stream.clips(streamId), ctx.clock.now(), '+inf');
+  if (ids.length === 0) return [];
+  const pipeline = ctx.redis.pipeline();
+  for (const id of ids) pipeline.hgetall(ctx.keys.stream.clip(streamId, id));
+  const replies = (await pipeline.exec()) ?? [];
+  return replies
+    .map(([, raw]) => parseClip(raw as Record<string, string>))
+    .filter((c): c is ClipRecord => c !== null)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+}
+
+export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> {
+  const base = ctx.keys.stream.tag(clip.stream_id);
+  await runScript(ctx.redis, 'deleteClip', base, [clip.id, ctx.clock.now(), JSON.stringify(clip.renditions.map((r) => r.playlist))]);
+  ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id }, 'clip expired on request');
+}

@@ -1,0 +1,96 @@
+// Clip records as stored in Redis, and the clip as the API shows it.
+import type { Context } from '../context.js';
+
+export type ClipStatus = 'recording' | 'ready' | 'failed';
+export const CLIP_ID = /^[a-z0-9]{16}$/;
+
+export interface ClipRendition {
+  name: string;
+  playlist: string;
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  codecs?: string;
+}
+
+export interface ClipRecord {
+  id: string;
+  client_id: number;
+  stream_id: number;
+  duration: number;
+  start: number;
+  expiration: number;
+  created_at: string;
+  vod_required: boolean;
+  video_id: number | null;
+  renditions: ClipRendition[];
+  status: ClipStatus;
+  /** The asked window, unix ms. */
+  ws: number;
+  we: number;
+  /** Target duration fixed for all renditions, seconds. */
+  tdur: number;
+}
+
+export interface ClipView {
+  id: string;
+  stream_id: number;
+  duration: number;
+  start: number;
+  expiration: number;
+  created_at: string;
+  vod_required: boolean;
+  video_id: number | null;
+  renditions: string[];
+  hls_master: string;
+  mp4_master: string;
+  status: ClipStatus;
+}
+
+export function parseClip(raw: Record<string, string>): ClipRecord | null {
+  if (!raw.id) return null;
+  return {
+    id: raw.id,
+    client_id: Number(raw.client_id),
+    stream_id: Number(raw.stream_id),
+    duration: Number(raw.duration),
+    start: Number(raw.start),
+    expiration: Number(raw.expiration),
+    created_at: raw.created_at,
+    vod_required: raw.vod_required === '1',
+    video_id: raw.video_id ? Number(raw.video_id) : null,
+    renditions: JSON.parse(raw.renditions ?? '[]'),
+    status: raw.status as ClipStatus,
+    ws: Number(raw.ws),
+    we: Number(raw.we),
+    tdur: Number(raw.tdur),
+  };
+}
+
+export async function loadClip(ctx: Context, streamId: number, clipId: string): Promise<ClipRecord | null> {
+  if (!CLIP_ID.test(clipId)) return null;
+  const clip = parseClip(await ctx.redis.hgetall(ctx.keys.stream.clip(streamId, clipId)));
+  // A key that outlived its expiration by a few ms is already gone for users.
+  return clip && clip.expiration * 1000 > ctx.clock.now() ? clip : null;
+}
+
+export function clipUrl(ctx: Context, clip: Pick<ClipRecord, 'client_id' | 'stream_id' | 'id'>, file: string): string {
+  return `${ctx.config.publicBaseUrl}/rec/${clip.client_id}_${clip.stream_id}/rec_${clip.id}_${file}`;
+}
+
+export function viewClip(ctx: Context, clip: ClipRecord): ClipView {
+  return {
+    id: clip.id,
+    stream_id: clip.stream_id,
+    duration: clip.duration,
+    start: clip.start,
+    expiration: clip.expiration,
+    created_at: clip.created_at,
+    vod_required: clip.vod_required,
+    video_id: clip.video_id,
+    renditions: clip.renditions.map((r) => r.name),
+    hls_master: clipUrl(ctx, clip, 'master.m3u8'),
+    mp4_master: clipUrl(ctx, clip, 'master.mp4'),
+    status: clip.status,
+  };
+}

@@ -1,0 +1,113 @@
+// Every setting of the service, read from the environment once at boot and
+// validated here, so a typo stops the boot with the variable's name instead
+// of turning into NaN somewhere deep inside.
+import path from 'node:path';
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface Config {
+  role: Role;
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  /** Empty: run a private redis-server under dataDir (the embedded default). */
+  redisUrl: string;
+  dataDir: string;
+  demo: boolean;
+  logLevel: string;
+  /** Prefix of every Redis key and BullMQ queue, so tests can share one Redis. */
+  keyPrefix: string;
+  maxChunkBytes: number;
+  maxPlaylistBytes: number;
+  maxBodyBytes: number;
+  /** Seconds without a chunk after which a recording clip is finalized with what it has. */
+  finalizeGraceSeconds: number;
+  /** How often the DVR cleaner retires chunks that left the window. */
+  cleanerIntervalMs: number;
+  /** In-process cache of built playlists of ready clips. */
+  playlistCacheEntries: number;
+  mp4CacheBytes: number;
+  mp4Prebuild: boolean;
+  ffmpegTimeoutMs: number;
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  downloadTokenTtlSeconds: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be 0/1 or true/false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(name: string, raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST || '0.0.0.0';
+  const redisUrl = env.REDIS_URL ?? '';
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
+  }
+  const keyPrefix = env.KEY_PREFIX || 'dvr';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) {
+    throw new ConfigError(`KEY_PREFIX must be 1-32 characters of [A-Za-z0-9_-], got "${keyPrefix}"`);
+  }
+  const jwtSecret = env.JWT_SECRET ?? '';
+  if (jwtSecret && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  return {
+    role: oneOf(env, 'ROLE', 'all', ['api', 'worker', 'all'] as const),
+    port,
+    host,
+    publicBaseUrl: url('PUBLIC_BASE_URL', env.PUBLIC_BASE_URL || `http://localhost:${port}`),
+    redisUrl,
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    demo: bool(env, 'DEMO', true),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    keyPrefix,
+    maxChunkBytes: int(env, 'MAX_CHUNK_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxPlaylistBytes: int(env, 'MAX_PLAYLIST_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    finalizeGraceSeconds: int(env, 'FINALIZE_GRACE_SECONDS', 20, 1, 3600),
+    cleanerIntervalMs: int(env, 'CLEANER_INTERVAL_MS', 10_000, 100, 3_600_000),
+    playlistCacheEntries: int(env, 'PLAYLIST_CACHE_ENTRIES', 10_000, 0, 10_000_000),
+    mp4CacheBytes: int(env, 'MP4_CACHE_BYTES', 512 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
+    mp4Prebuild: bool(env, 'MP4_PREBUILD', true),
+    ffmpegTimeoutMs: int(env, 'FFMPEG_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+    jwtSecret,
+    jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 3600, 60, 30 * 24 * 3600),
+    downloadTokenTtlSeconds: int(env, 'DOWNLOAD_TOKEN_TTL_SECONDS', 1800, 60, 24 * 3600),
+  };
+}

@@ -1,0 +1,22 @@
+// What every part of the service is handed: configuration, the Redis
+// connection, the key schema, a logger and the clock. The clock is injectable
+// so tests can move time instead of sleeping.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Keys } from './redis/keys.js';
+
+export interface Clock {
+  /** Unix time in milliseconds. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface Context {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+  log: Logger;
+  clock: Clock;
+}

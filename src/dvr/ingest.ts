@@ -1,0 +1,63 @@
+// Push ingest: the encoder PUTs chunks and playlists at its push URL. A chunk
+// enters the DVR once both its bytes and a playlist listing it are here
+// (ffmpeg may finish the playlist before the chunk it lists).
+import type { Context } from '../context.js';
+import { runScript } from '../redis/scripts.js';
+import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
+import { probeRendition } from './rendition-probe.js';
+import { loadStream, type StreamRecord } from './streams.js';
+
+/** Bytes no playlist lists within this time are dropped. */
+const UNLISTED_GRACE_MS = 120_000;
+const STREAM_KEY = /^[A-Za-z0-9_-]{16,64}$/;
+
+export type CommitResult = [playlist: string, member: string, start: string];
+
+export async function streamForIngestKey(ctx: Context, key: string): Promise<StreamRecord | null> {
+  if (!STREAM_KEY.test(key)) return null;
+  const id = await ctx.redis.hget(ctx.keys.ingestKeys, key);
+  return id ? loadStream(ctx, Number(id)) : null;
+}
+
+export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: string, bytes: Buffer): Promise<void> {
+  const base = ctx.keys.stream.tag(stream.id);
+  const chunkId = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
+  const result = await runScript<CommitResult | null>(ctx.redis, 'storeChunk', base, [
+    uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS,
+  ]);
+  ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: Boolean(result) }, 'chunk received');
+  if (result) afterCommit(ctx, stream.id, [result]);
+}
+
+/** Throws BadPlaylistError for text that is not a usable playlist. */
+export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: string, text: string): Promise<PushedPlaylist> {
+  const playlist = parsePushedPlaylist(text);
+  const name = playlistName(file);
+  const base = ctx.keys.stream.tag(stream.id);
+  if (playlist.kind === 'master') {
+    const declared: Record<string, string> = {};
+    for (const v of playlist.variants) {
+      declared[v.uri] = JSON.stringify({
+        declaredBandwidth: v.bandwidth, codecs: v.codecs, width: v.width, height: v.height, frameRate: v.frameRate,
+      });
+    }
+    if (Object.keys(declared).length > 0) await ctx.redis.hset(`${base}:declared`, declared);
+    return playlist;
+  }
+  const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments });
+  const committed = await runScript<CommitResult[]>(ctx.redis, 'ingestPlaylist', base, [
+    name, body, ctx.clock.now(), UNLISTED_GRACE_MS,
+  ]);
+  if (committed.length > 0) afterCommit(ctx, stream.id, committed);
+  return playlist;
+}
+
+function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): void {
+  for (const [playlist, member] of results) {
+    ctx.log.debug({ stream_id: streamId, playlist, member }, 'chunk entered the DVR');
+    // Probing happens beside the request: the encoder must not wait for it.
+    probeRendition(ctx, streamId, playlist, member.split('|')[0]).catch((err) =>
+      ctx.log.warn({ err, stream_id: streamId, playlist }, 'probing a chunk failed'),
+    );
+  }
+}

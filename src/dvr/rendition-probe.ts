@@ -1,0 +1,43 @@
+// Learns each rendition's codecs, resolution and frame rate by probing its
+// first chunks, and whether those chunks open on a keyframe.
+import type { Context } from '../context.js';
+import { probeChunk } from './probe.js';
+import type { RenditionFacts } from './renditions.js';
+
+const CHUNKS_TO_PROBE = 2;
+/** Per process: renditions already probed enough, so the hot path skips Redis. */
+const done = new Set<string>();
+const running = new Set<string>();
+
+export async function probeRendition(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
+  const key = `${ctx.keys.prefix}:${streamId}:${playlist}`;
+  if (done.has(key) || running.has(key)) return;
+  running.add(key);
+  try {
+    const hash = ctx.keys.stream.renditions(streamId);
+    const stored = await ctx.redis.hget(hash, playlist);
+    const facts: RenditionFacts = stored ? JSON.parse(stored) : {};
+    if ((facts.probedChunks ?? 0) >= CHUNKS_TO_PROBE) {
+      done.add(key);
+      return;
+    }
+    const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(streamId, chunkId), 'b');
+    if (!bytes) return;
+    const probe = await probeChunk(bytes, { timeoutMs: 15_000 });
+    const next: RenditionFacts = {
+      width: probe.width ?? facts.width,
+      height: probe.height ?? facts.height,
+      frameRate: probe.frameRate ?? facts.frameRate,
+      codecs: probe.codecs || facts.codecs,
+      keyframeAligned: (facts.keyframeAligned ?? true) && probe.keyframeAtStart,
+      probedChunks: (facts.probedChunks ?? 0) + 1,
+    };
+    await ctx.redis.hset(hash, playlist, JSON.stringify(next));
+    if (!probe.keyframeAtStart) {
+      ctx.log.warn({ stream_id: streamId, playlist }, 'chunk does not open on a keyframe: set the encoder GOP to the chunk length');
+    }
+    ctx.log.info({ stream_id: streamId, playlist, ...next }, 'rendition probed');
+  } finally {
+    running.delete(key);
+  }
+}

@@ -1,0 +1,166 @@
+// Stream records: what a company configures, plus what the ingest learned.
+import { randomBytes } from 'node:crypto';
+import type { Context } from '../context.js';
+import { runScript } from '../redis/scripts.js';
+import { loadRenditions, type RenditionInfo } from './renditions.js';
+
+export interface StreamRecord {
+  id: number;
+  client_id: number;
+  name: string;
+  dvr_enabled: boolean;
+  dvr_duration: number;
+  stream_key: string;
+  created_at: string;
+  /** Largest target duration the encoder declared, seconds. */
+  tdur: number;
+  last_chunk_at: number | null;
+}
+
+export interface StreamView {
+  id: number;
+  client_id: number;
+  name: string;
+  dvr_enabled: boolean;
+  dvr_duration: number;
+  push_url: string;
+  live: boolean;
+  hls_url: string;
+  renditions: Array<Omit<RenditionInfo, 'playlist'>>;
+  dvr_range: { start: number; end: number } | null;
+  created_at: string;
+}
+
+export interface StreamInput {
+  name: string;
+  dvr_enabled?: boolean;
+  dvr_duration?: number;
+}
+
+function parseRecord(raw: Record<string, string>): StreamRecord | null {
+  if (!raw.id) return null;
+  return {
+    id: Number(raw.id),
+    client_id: Number(raw.client_id),
+    name: raw.name,
+    dvr_enabled: raw.dvr_enabled === '1',
+    dvr_duration: Number(raw.dvr_duration),
+    stream_key: raw.stream_key,
+    created_at: raw.created_at,
+    tdur: Number(raw.tdur ?? 0),
+    last_chunk_at: raw.last_chunk_at ? Number(raw.last_chunk_at) : null,
+  };
+}
+
+export async function loadStream(ctx: Context, streamId: number): Promise<StreamRecord | null> {
+  return parseRecord(await ctx.redis.hgetall(ctx.keys.stream.meta(streamId)));
+}
+
+/** A stream of this company, or null: another company's stream does not exist for it. */
+export async function findStream(ctx: Context, clientId: number, streamId: number): Promise<StreamRecord | null> {
+  const stream = await loadStream(ctx, streamId);
+  return stream && stream.client_id === clientId ? stream : null;
+}
+
+export async function createStream(ctx: Context, clientId: number, input: StreamInput): Promise<StreamRecord> {
+  const id = await ctx.redis.incr(ctx.keys.streamSeq);
+  const streamKey = randomBytes(18).toString('base64url');
+  const record = {
+    id: String(id),
+    client_id: String(clientId),
+    name: input.name,
+    dvr_enabled: input.dvr_enabled === false ? '0' : '1',
+    dvr_duration: String(input.dvr_duration ?? 3600),
+    stream_key: streamKey,
+    created_at: new Date(ctx.clock.now()).toISOString(),
+  };
+  // The record first: an index entry never points at a missing stream.
+  await ctx.redis.hset(ctx.keys.stream.meta(id), record);
+  await ctx.redis.hset(ctx.keys.ingestKeys, streamKey, String(id));
+  await ctx.redis.sadd(ctx.keys.companyStreams(clientId), String(id));
+  await ctx.redis.sadd(ctx.keys.activeStreams, String(id));
+  ctx.log.info({ stream_id: id, client_id: clientId }, 'stream created');
+  return parseRecord(record)!;
+}
+
+export async function updateStream(ctx: Context, stream: StreamRecord, patch: Partial<StreamInput>): Promise<StreamRecord> {
+  const fields: Record<string, string> = {};
+  if (patch.name !== undefined) fields.name = patch.name;
+  if (patch.dvr_enabled !== undefined) fields.dvr_enabled = patch.dvr_enabled ? '1' : '0';
+  if (patch.dvr_duration !== undefined) fields.dvr_duration = String(patch.dvr_duration);
+  if (Object.keys(fields).length > 0) await ctx.redis.hset(ctx.keys.stream.meta(stream.id), fields);
+  return (await loadStream(ctx, stream.id)) ?? stream;
+}
+
+export async function listStreams(ctx: Context, clientId: number): Promise<StreamRecord[]> {
+  const ids = (await ctx.redis.smembers(ctx.keys.companyStreams(clientId))).map(Number).sort((a, b) => a - b);
+  const records = await Promise.all(ids.map((id) => loadStream(ctx, id)));
+  return records.filter((r): r is StreamRecord => r !== null && r.client_id === clientId);
+}
+
+async function playlistsOf(ctx: Context, streamId: number): Promise<string[]> {
+  return ctx.redis.hkeys(`${ctx.keys.stream.tag(streamId)}:rseq`);
+}
+
+/** Empties the DVR; clips already cut keep the chunks they pinned. */
+export async function cleanupDvr(ctx: Context, stream: StreamRecord): Promise<void> {
+  const base = ctx.keys.stream.tag(stream.id);
+  await runScript(ctx.redis, 'dropDvr', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, stream.id)), '0']);
+  ctx.log.info({ stream_id: stream.id }, 'dvr emptied');
+}
+
+export async function deleteStream(ctx: Context, stream: StreamRecord): Promise<void> {
+  // Unreachable first (no new pushes, not listed), then the DVR goes.
+  await ctx.redis.hdel(ctx.keys.ingestKeys, stream.stream_key);
+  await ctx.redis.srem(ctx.keys.companyStreams(stream.client_id), String(stream.id));
+  await ctx.redis.srem(ctx.keys.activeStreams, String(stream.id));
+  const base = ctx.keys.stream.tag(stream.id);
+  await runScript(ctx.redis, 'dropDvr', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, stream.id)), '1']);
+  ctx.log.info({ stream_id: stream.id }, 'stream deleted');
+}
+
+export async function trimStream(ctx: Context, streamId: number): Promise<number> {
+  const base = ctx.keys.stream.tag(streamId);
+  return runScript<number>(ctx.redis, 'trimWindow', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, streamId))]);
+}
+
+export async function dvrRange(ctx: Context, stream: StreamRecord, playlists: string[]): Promise<{ start: number; end: number } | null> {
+  if (playlists.length === 0) return null;
+  const windowStart = ctx.clock.now() - windowSeconds(stream) * 1000;
+  let start = Infinity;
+  let end = -Infinity;
+  for (const playlist of playlists) {
+    const index = ctx.keys.stream.index(stream.id, playlist);
+    const [first, last] = await Promise.all([
+      ctx.redis.zrangebyscore(index, windowStart, '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+      ctx.redis.zrange(index, -1, -1, 'WITHSCORES'),
+    ]);
+    if (first.length < 2 || last.length < 2) continue;
+    start = Math.min(start, Number(first[1]));
+    end = Math.max(end, Number(last[1]) + Number(last[0].split('|')[1]));
+  }
+  return Number.isFinite(start) ? { start: Math.floor(start / 1000), end: Math.ceil(end / 1000) } : null;
+}
+
+export function windowSeconds(stream: StreamRecord): number {
+  return stream.dvr_enabled ? stream.dvr_duration : Math.min(stream.dvr_duration, 30);
+}
+
+export async function viewStream(ctx: Context, stream: StreamRecord): Promise<StreamView> {
+  const renditions = await loadRenditions(ctx, stream.id);
+  const base = ctx.config.publicBaseUrl;
+  const liveFor = Math.max(stream.tdur, 2) * 3 * 1000;
+  return {
+    id: stream.id,
+    client_id: stream.client_id,
+    name: stream.name,
+    dvr_enabled: stream.dvr_enabled,
+    dvr_duration: stream.dvr_duration,
+    push_url: `${base}/ingest/${stream.stream_key}/`,
+    live: stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= liveFor,
+    hls_url: `${base}/live/${stream.client_id}_${stream.id}/master.m3u8`,
+    renditions: renditions.map(({ playlist: _playlist, ...rest }) => rest),
+    dvr_range: await dvrRange(ctx, stream, renditions.map((r) => r.playlist)),
+    created_at: stream.created_at,
+  };
+}

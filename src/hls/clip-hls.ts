@@ -1,0 +1,83 @@
+// Serving a clip as HLS. A ready clip's playlists never change, so each is
+// built once per process and kept; a request then costs one EXISTS (the clip
+// may have been deleted through another process).
+import type { Context } from '../context.js';
+import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
+import { loadClip, type ClipRecord } from '../clips/records.js';
+import { Lru } from '../util/lru.js';
+import { buildMasterPlaylist, buildMediaPlaylist } from './build.js';
+
+export interface ServedPlaylist {
+  body: string;
+  /** true once the clip is ready: the text is final and may be cached long. */
+  final: boolean;
+}
+
+export class ClipHls {
+  private readonly cache: Lru<string>;
+
+  constructor(private readonly ctx: Context) {
+    this.cache = new Lru<string>(ctx.config.playlistCacheEntries);
+  }
+
+  /** `which` is 'master' or a rendition name. Null: no such clip or rendition. */
+  async playlist(clientId: number, streamId: number, clipId: string, which: string): Promise<ServedPlaylist | null> {
+    const key = `${streamId}/${clipId}/${which}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      if ((await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { body: cached, final: true };
+      this.cache.delete(key);
+      return null;
+    }
+    const clip = await loadClip(this.ctx, streamId, clipId);
+    if (!clip || clip.client_id !== clientId || clip.status === 'failed') return null;
+    const body = which === 'master' ? await this.master(clip) : await this.media(clip, which);
+    if (body === null) return null;
+    const final = clip.status === 'ready';
+    if (final) this.cache.set(key, body);
+    return { body, final };
+  }
+
+  /** The chunk's bytes, if the clip is alive and belongs to this company. */
+  async chunk(clientId: number, streamId: number, clipId: string, chunkId: string): Promise<Buffer | null> {
+    const k = this.ctx.keys.stream;
+    const [[, owner], [, bytes]] = (await this.ctx.redis
+      .pipeline()
+      .hget(k.clip(streamId, clipId), 'client_id')
+      .hgetBuffer(k.chunk(streamId, chunkId), 'b')
+      .exec()) as [[null, string | null], [null, Buffer | null]];
+    return owner === String(clientId) ? bytes : null;
+  }
+
+  private async chunksOf(clip: ClipRecord, playlist: string): Promise<ChunkRef[]> {
+    const list = this.ctx.keys.stream.clipChunks(clip.stream_id, clip.id, playlist);
+    return parseChunkRefs(await this.ctx.redis.zrange(list, 0, -1, 'WITHSCORES'));
+  }
+
+  private async media(clip: ClipRecord, name: string): Promise<string | null> {
+    const rendition = clip.renditions.find((r) => r.name === name);
+    if (!rendition) return null;
+    return buildMediaPlaylist({
+      type: clip.status === 'ready' ? 'VOD' : 'EVENT',
+      targetDuration: clip.tdur,
+      mediaSequence: 0,
+      discontinuitySequence: 0,
+      chunks: await this.chunksOf(clip, rendition.playlist),
+      uri: (c) => `rec_${clip.id}_${c.id}.ts`,
+    });
+  }
+
+  private async master(clip: ClipRecord): Promise<string> {
+    const variants = await Promise.all(
+      clip.renditions.map(async (r) => ({
+        uri: `rec_${clip.id}_${r.name}.m3u8`,
+        chunks: await this.chunksOf(clip, r.playlist),
+        codecs: r.codecs,
+        width: r.width,
+        height: r.height,
+        frameRate: r.frameRate,
+      })),
+    );
+    return buildMasterPlaylist(variants);
+  }
+}

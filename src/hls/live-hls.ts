@@ -1,0 +1,60 @@
+// The live playlist of a stream: its DVR window, sliding, as the ingest
+// fills it. Built per request (it changes with every chunk).
+import type { Context } from '../context.js';
+import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
+import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
+import { loadStream, windowSeconds, type StreamRecord } from '../dvr/streams.js';
+import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from './build.js';
+
+async function ownStream(ctx: Context, clientId: number, streamId: number): Promise<StreamRecord | null> {
+  const stream = await loadStream(ctx, streamId);
+  return stream && stream.client_id === clientId ? stream : null;
+}
+
+async function windowChunks(ctx: Context, stream: StreamRecord, playlist: string): Promise<ChunkRef[]> {
+  const from = ctx.clock.now() - windowSeconds(stream) * 1000;
+  const reply = await ctx.redis.zrangebyscore(ctx.keys.stream.index(stream.id, playlist), from, '+inf', 'WITHSCORES');
+  return parseChunkRefs(reply);
+}
+
+export async function liveMaster(ctx: Context, clientId: number, streamId: number): Promise<string | null> {
+  const stream = await ownStream(ctx, clientId, streamId);
+  if (!stream) return null;
+  const renditions = await loadRenditions(ctx, streamId);
+  // The last minute is enough to measure a live bitrate.
+  const recent = ctx.clock.now() - 60_000;
+  const variants = await Promise.all(
+    renditions.map(async (r: RenditionInfo) => ({
+      uri: `${r.name}.m3u8`,
+      chunks: (await windowChunks(ctx, stream, r.playlist)).filter((c) => c.start >= recent),
+      codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, fallbackBandwidth: r.bandwidth,
+    })),
+  );
+  return buildMasterPlaylist(variants);
+}
+
+export async function liveMedia(ctx: Context, clientId: number, streamId: number, name: string): Promise<string | null> {
+  const stream = await ownStream(ctx, clientId, streamId);
+  if (!stream) return null;
+  const rendition = (await loadRenditions(ctx, streamId)).find((r) => r.name === name);
+  if (!rendition) return null;
+  const chunks = await windowChunks(ctx, stream, rendition.playlist);
+  return buildMediaPlaylist({
+    type: 'LIVE',
+    targetDuration: targetDurationFor(chunks, Math.max(stream.tdur, 1)),
+    mediaSequence: chunks[0]?.n ?? 0,
+    discontinuitySequence: chunks[0]?.discSeq ?? 0,
+    chunks,
+    uri: (c) => `${c.id}.ts`,
+  });
+}
+
+export async function liveChunk(ctx: Context, clientId: number, streamId: number, chunkId: string): Promise<Buffer | null> {
+  const k = ctx.keys.stream;
+  const [[, owner], [, bytes]] = (await ctx.redis
+    .pipeline()
+    .hget(k.meta(streamId), 'client_id')
+    .hgetBuffer(k.chunk(streamId, chunkId), 'b')
+    .exec()) as [[null, string | null], [null, Buffer | null]];
+  return owner === String(clientId) ? bytes : null;
+}

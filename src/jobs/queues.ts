@@ -1,0 +1,32 @@
+// The BullMQ queues. Their prefix carries a hash tag so each queue's keys
+// share one Redis Cluster slot.
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.js';
+
+export interface FinalizeJob { streamId: number; clipId: string }
+
+export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner' } as const;
+
+export interface Queues {
+  finalize: Queue<FinalizeJob>;
+  cleaner: Queue;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: Redis, keys: Keys): Queues {
+  const opts = {
+    connection: connection as ConnectionOptions,
+    prefix: keys.queuePrefix,
+    defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+  };
+  const finalize = new Queue<FinalizeJob>(QUEUE_NAMES.finalize, opts);
+  const cleaner = new Queue(QUEUE_NAMES.cleaner, opts);
+  return {
+    finalize,
+    cleaner,
+    async close() {
+      await Promise.all([finalize.close(), cleaner.close()]);
+    },
+  };
+}

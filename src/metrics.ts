@@ -1,0 +1,19 @@
+// Prometheus metrics. Counters are bumped where the work happens; gauges
+// that need Redis are read when /metrics is scraped.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const metrics = {
+  ingestChunks: new Counter({ name: 'dvr_ingest_chunks_total', help: 'Chunks received from encoders', registers: [registry] }),
+  ingestBytes: new Counter({ name: 'dvr_ingest_bytes_total', help: 'Chunk bytes received from encoders', registers: [registry] }),
+  ingestPlaylists: new Counter({ name: 'dvr_ingest_playlists_total', help: 'Playlists received from encoders', registers: [registry] }),
+  clipsCreated: new Counter({ name: 'dvr_clips_created_total', help: 'Clips created', registers: [registry] }),
+  clipsFinalized: new Counter({
+    name: 'dvr_clips_finalized_total', help: 'Clips finalized, by outcome', labelNames: ['status'] as const, registers: [registry],
+  }),
+  remuxSeconds: new Histogram({
+    name: 'dvr_mp4_remux_seconds', help: 'Time to remux a clip to MP4', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry],
+  }),
+};

@@ -1,0 +1,92 @@
+// The key schema. Every key of one stream carries the hash tag {s<id>} so
+// that a Redis Cluster keeps all of them in one slot and the Lua scripts that
+// touch several of them stay legal there. Global keys have no tag and are only
+// ever touched one at a time.
+
+export interface Keys {
+  prefix: string;
+  /** BullMQ prefix: hash-tagged so every queue key shares one slot. */
+  queuePrefix: string;
+  companySeq: string;
+  company(clientId: number): string;
+  /** hash: sha256(api key) -> client id */
+  apiKeys: string;
+  companyStreams(clientId: number): string;
+  streamSeq: string;
+  /** hash: ingest stream key -> stream id */
+  ingestKeys: string;
+  stream: StreamKeys;
+  /** set of stream ids the DVR cleaner visits */
+  activeStreams: string;
+  users: string;
+  user(userId: string): string;
+  videoSeq: string;
+  video(videoId: number): string;
+  companyVideos(clientId: number): string;
+  renditionVideos: string;
+}
+
+export interface StreamKeys {
+  tag(streamId: number): string;
+  meta(streamId: number): string;
+  /** hash: encoder playlist name -> rendition JSON (probe results, bandwidth) */
+  renditions(streamId: number): string;
+  /** hash: encoder playlist name -> ingest state JSON (last sequence, epoch) */
+  playlists(streamId: number): string;
+  /** hash: chunk uri -> chunk id of an uploaded chunk no playlist has listed yet */
+  uploaded(streamId: number): string;
+  /** hash: chunk uri -> listing JSON of a chunk listed before its upload finished */
+  listed(streamId: number): string;
+  chunkSeq(streamId: number): string;
+  /** hash {b: bytes, p: pinned-until ms}; its TTL is max(window, pins) */
+  chunk(streamId: number, chunkId: string): string;
+  /** zset per rendition: score chunk start ms, member "id|durMs|size|discSeq|disc" */
+  index(streamId: number, playlist: string): string;
+  /** start ms of (epoch, media sequence), shared by the renditions of one encoder */
+  slot(streamId: number, epoch: number, seq: number): string;
+  /** zset clip id -> expiration ms */
+  clips(streamId: number): string;
+  /** zset clip id -> window end ms, for clips still taking chunks */
+  recording(streamId: number): string;
+  clip(streamId: number, clipId: string): string;
+  /** zset per rendition of one clip, same members as the index */
+  clipChunks(streamId: number, clipId: string, playlist: string): string;
+}
+
+export function makeKeys(prefix: string): Keys {
+  const p = prefix;
+  const t = (id: number) => `${p}:{s${id}}`;
+  return {
+    prefix: p,
+    queuePrefix: `{${p}q}`,
+    companySeq: `${p}:seq:company`,
+    company: (cid) => `${p}:company:${cid}`,
+    apiKeys: `${p}:apikeys`,
+    companyStreams: (cid) => `${p}:company:${cid}:streams`,
+    streamSeq: `${p}:seq:stream`,
+    ingestKeys: `${p}:ingestkeys`,
+    activeStreams: `${p}:streams:active`,
+    users: `${p}:users`,
+    user: (uid) => `${p}:user:${uid}`,
+    videoSeq: `${p}:seq:video`,
+    video: (vid) => `${p}:video:${vid}`,
+    companyVideos: (cid) => `${p}:company:${cid}:videos`,
+    renditionVideos: `${p}:renditionvideos`,
+    stream: {
+      tag: t,
+      meta: (s) => `${t(s)}:meta`,
+      renditions: (s) => `${t(s)}:renditions`,
+      playlists: (s) => `${t(s)}:playlists`,
+      uploaded: (s) => `${t(s)}:uploaded`,
+      listed: (s) => `${t(s)}:listed`,
+      chunkSeq: (s) => `${t(s)}:chunkseq`,
+      chunk: (s, c) => `${t(s)}:c:${c}`,
+      index: (s, pl) => `${t(s)}:i:${pl}`,
+      slot: (s, e, q) => `${t(s)}:slot:${e}:${q}`,
+      clips: (s) => `${t(s)}:clips`,
+      recording: (s) => `${t(s)}:recording`,
+      clip: (s, k) => `${t(s)}:k:${k}`,
+      clipChunks: (s, k, pl) => `${t(s)}:k:${k}:${pl}`,
+    },
+  };
+}

@@ -1,0 +1,59 @@
+-- A chunk enters the DVR once both its bytes and a playlist listing it have
+-- arrived, in whichever order. Returns nil until then; afterwards
+-- {playlist, member, start}.
+local function commit(base, uri, now, grace)
+  local id = redis.call('HGET', base .. ':uploaded', uri)
+  local listing = redis.call('HGET', base .. ':listed', uri)
+  if not id or not listing then return nil end
+  redis.call('HDEL', base .. ':uploaded', uri)
+  redis.call('HDEL', base .. ':listed', uri)
+  local l = cjson.decode(listing)
+  local ckey = chunk_key(base, id)
+  if redis.call('EXISTS', ckey) == 0 then return nil end
+
+  -- Start time: the encoder's program date time; else the time another
+  -- rendition gave the same (epoch, sequence); else right after this
+  -- rendition's previous chunk; else arrival minus duration.
+  local slot = base .. ':slot:' .. l.epoch .. ':' .. l.seq
+  local start = tonumber(l.pdt or redis.call('GET', slot) or '')
+  if not start then
+    local prev = redis.call('HGET', base .. ':pltime', l.pl)
+    if prev then
+      local p = cjson.decode(prev)
+      if p.epoch == l.epoch and p.seq + 1 == l.seq and not l.disc then start = p.finish end
+    end
+    local arrival = now - l.dur
+    -- Resynchronise a timeline that drifted away from the wall clock.
+    if not start or start > now + 10000 or start < arrival - 30000 then start = arrival end
+  end
+  redis.call('SET', slot, start, 'PX', 600000, 'NX')
+  redis.call('HSET', base .. ':pltime', l.pl, cjson.encode({ epoch = l.epoch, seq = l.seq, finish = start + l.dur }))
+
+  local size = redis.call('HSTRLEN', ckey, 'b')
+  local n = redis.call('HINCRBY', base .. ':rseq', l.pl, 1)
+  local member = id .. '|' .. l.dur .. '|' .. size .. '|' .. l.discSeq .. '|' .. (l.disc and 1 or 0) .. '|' .. n
+  local index = base .. ':i:' .. l.pl
+  redis.call('ZADD', index, start, member)
+  local window = window_ms(base)
+  redis.call('PEXPIREAT', ckey, math.max(start + l.dur, now) + window + grace)
+  redis.call('HSET', base .. ':meta', 'last_chunk_at', now)
+  redis.call('HINCRBY', base .. ':rstat', l.pl .. ':bytes', size)
+  redis.call('HINCRBY', base .. ':rstat', l.pl .. ':ms', l.dur)
+  trim_index(base, index, now, window)
+
+  -- Clips still recording take every chunk that overlaps their window.
+  local finish = start + l.dur
+  local open = redis.call('ZRANGEBYSCORE', base .. ':recording', '(' .. start, '+inf')
+  for _, clip_id in ipairs(open) do
+    local ckeyc = base .. ':k:' .. clip_id
+    local c = redis.call('HMGET', ckeyc, 'ws', 'expires_ms', 'pl:' .. l.pl)
+    if c[1] and c[3] and finish > tonumber(c[1]) then
+      local list = ckeyc .. ':' .. l.pl
+      local expires = tonumber(c[2])
+      redis.call('ZADD', list, start, member)
+      redis.call('PEXPIREAT', list, expires)
+      pin(base, id, expires)
+    end
+  end
+  return { l.pl, member, tostring(start) }
+end

@@ -1,0 +1,11 @@
+-- KEYS: none (all keys derive from ARGV[1], the stream's tagged prefix)
+-- ARGV: base, uri, chunkId, bytes, now, graceMs
+local base, uri, id, now, grace = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+local ckey = chunk_key(base, id)
+redis.call('HSET', ckey, 'b', ARGV[4])
+-- Bytes no playlist ever lists are dropped after the grace period.
+redis.call('PEXPIRE', ckey, grace)
+local replaced = redis.call('HGET', base .. ':uploaded', uri)
+if replaced and replaced ~= id then redis.call('DEL', chunk_key(base, replaced)) end
+redis.call('HSET', base .. ':uploaded', uri, id)
+return commit(base, uri, now, grace)

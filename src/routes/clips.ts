@@ -1,0 +1,61 @@
+// /streaming/streams/{id}/clip_recording: instant clips of a stream.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Context } from '../context.js';
+import type { Queues } from '../jobs/queues.js';
+import { createClip, deleteClip, listClips } from '../clips/clips.js';
+import { loadClip, viewClip } from '../clips/records.js';
+import { findStream } from '../dvr/streams.js';
+import { apiKeyAuth } from './auth.js';
+import { ErrorBody, errorResponses, Clip, ClipCreate, ClipParams, StreamIdParams, type ClipCreateBody } from './schemas.js';
+import { HttpError } from './errors.js';
+
+type WithStreamId = { Params: { stream_id: string } };
+type WithClipId = { Params: { stream_id: string; clip_id: string } };
+
+export async function clipRoutes(app: FastifyInstance, { ctx, queues }: { ctx: Context; queues: Queues }): Promise<void> {
+  app.addHook('onRequest', apiKeyAuth(ctx));
+  const tags = ['clips'];
+  const path = '/streaming/streams/:stream_id/clip_recording';
+
+  async function own(clientId: number, streamId: string) {
+    const stream = await findStream(ctx, clientId, Number(streamId));
+    if (!stream) throw new HttpError(404, `stream ${streamId} not found`);
+    return stream;
+  }
+
+  const create = {
+    schema: { tags, params: StreamIdParams, body: ClipCreate, response: { 200: Clip, 422: ErrorBody, ...errorResponses } },
+  };
+  const handler = async (request: { clientId: number; params: { stream_id: string }; body: ClipCreateBody }) => {
+    const stream = await own(request.clientId, request.params.stream_id);
+    return viewClip(ctx, await createClip(ctx, queues, stream, request.body));
+  };
+  app.put<WithStreamId & { Body: ClipCreateBody }>(path, create, handler);
+  app.post<WithStreamId & { Body: ClipCreateBody }>(path, create, handler);
+
+  app.get<WithStreamId>(path, {
+    schema: { tags, params: StreamIdParams, response: { 200: Type.Array(Clip), ...errorResponses } },
+  }, async (request) => {
+    const stream = await own(request.clientId, request.params.stream_id);
+    return (await listClips(ctx, stream.id)).map((c) => viewClip(ctx, c));
+  });
+
+  async function ownClip(clientId: number, params: { stream_id: string; clip_id: string }) {
+    const stream = await own(clientId, params.stream_id);
+    const clip = await loadClip(ctx, stream.id, params.clip_id);
+    if (!clip) throw new HttpError(404, `clip ${params.clip_id} not found (or expired)`);
+    return clip;
+  }
+
+  app.get<WithClipId>(`${path}/:clip_id`, {
+    schema: { tags, params: ClipParams, response: { 200: Clip, ...errorResponses } },
+  }, async (request) => viewClip(ctx, await ownClip(request.clientId, request.params)));
+
+  app.delete<WithClipId>(`${path}/:clip_id`, {
+    schema: { tags, params: ClipParams, response: errorResponses },
+  }, async (request, reply) => {
+    await deleteClip(ctx, await ownClip(request.clientId, request.params));
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,54 @@
+// /ingest/{stream_key}/{file}: HLS pushed by an encoder with PUT or POST.
+// The stream key is checked before the body is read, so an unknown key costs
+// nothing; bodies are capped while they stream in (ffmpeg sends chunked
+// requests with no Content-Length).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import { ingestChunk, ingestPlaylist, streamForIngestKey } from '../dvr/ingest.js';
+import type { StreamRecord } from '../dvr/streams.js';
+import { HttpError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ingestStream?: StreamRecord;
+  }
+}
+
+const FILE = /^[A-Za-z0-9._-]{1,200}$/;
+const CHUNK_EXT = /\.(ts|m4s|mp4|aac)$/;
+type IngestRequest = FastifyRequest<{ Params: { key: string; file: string }; Body: Buffer }>;
+
+export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context }): Promise<void> {
+  // Whatever the encoder calls its content type, the body is raw bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.maxChunkBytes }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const { key, file } = request.params as { key: string; file: string };
+    if (!FILE.test(file)) throw new HttpError(400, 'file name must be a plain name of [A-Za-z0-9._-]');
+    const stream = await streamForIngestKey(ctx, key);
+    if (!stream) throw new HttpError(404, 'unknown stream key: use the push_url of an existing stream');
+    request.ingestStream = stream;
+  });
+
+  const receive = async (request: IngestRequest, reply: import('fastify').FastifyReply) => {
+    const stream = request.ingestStream!;
+    const { file } = request.params;
+    const body = request.body ?? Buffer.alloc(0);
+    if (file.endsWith('.m3u8')) {
+      if (body.length > ctx.config.maxPlaylistBytes) throw new HttpError(413, `playlist over ${ctx.config.maxPlaylistBytes} bytes`);
+      await ingestPlaylist(ctx, stream, file, body.toString('utf8'));
+    } else if (CHUNK_EXT.test(file)) {
+      if (body.length === 0) throw new HttpError(400, 'empty chunk');
+      await ingestChunk(ctx, stream, file, body);
+    } else {
+      throw new HttpError(415, 'push .m3u8 playlists and .ts (or .m4s/.mp4) chunks only');
+    }
+    return reply.status(204).send();
+  };
+  const opts = { bodyLimit: ctx.config.maxChunkBytes, schema: { hide: true } };
+  app.put('/ingest/:key/:file', opts, receive);
+  app.post('/ingest/:key/:file', opts, receive);
+  // The window decides what is kept, not the encoder's deletions.
+  app.delete('/ingest/:key/:file', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
+}

@@ -1,0 +1,40 @@
+// Health, readiness and metrics for whoever runs the service.
+import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
+import type { Context } from '../context.js';
+import type { Queues } from '../jobs/queues.js';
+import { registry } from '../metrics.js';
+
+export interface Readiness {
+  /** Whether this process's workers run (always true for an api-only process). */
+  workersRunning(): boolean;
+}
+
+export async function opsRoutes(
+  app: FastifyInstance, { ctx, queues, readiness }: { ctx: Context; queues: Queues; readiness: Readiness },
+): Promise<void> {
+  const schema = { tags: ['operations'] };
+  app.get('/healthz', { schema }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema }, async (_request, reply) => {
+    const redis = await ctx.redis.ping().then(() => true, () => false);
+    const workers = readiness.workersRunning();
+    const ready = redis && workers;
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', redis, workers });
+  });
+
+  const redisMemory = registry.getSingleMetric('dvr_redis_used_memory_bytes') as Gauge | undefined
+    ?? new Gauge({ name: 'dvr_redis_used_memory_bytes', help: 'Memory Redis reports in use', registers: [registry] });
+  const waiting = registry.getSingleMetric('dvr_jobs_waiting') as Gauge<'queue'> | undefined
+    ?? new Gauge({ name: 'dvr_jobs_waiting', help: 'Jobs waiting or delayed, by queue', labelNames: ['queue'], registers: [registry] });
+
+  app.get('/metrics', { schema }, async (_request, reply) => {
+    const info = await ctx.redis.info('memory');
+    redisMemory.set(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
+    for (const queue of [queues.finalize, queues.cleaner]) {
+      const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
+      waiting.set({ queue: queue.name }, (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.active ?? 0));
+    }
+    return reply.header('content-type', registry.contentType).send(await registry.metrics());
+  });
+}

@@ -1,0 +1,83 @@
+// Public playback: /rec/{c}_{s}/... for clips (the clip id is the secret)
+// and /live/{c}_{s}/... for a stream's DVR window. Any web page may load them.
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Context } from '../context.js';
+import { CHUNK_ID } from '../dvr/chunk-ref.js';
+import { ClipHls } from '../hls/clip-hls.js';
+import { liveChunk, liveMaster, liveMedia } from '../hls/live-hls.js';
+
+const OWNER = /^([1-9][0-9]{0,15})_([1-9][0-9]{0,15})$/;
+const CLIP_PLAYLIST = /^rec_([a-z0-9]{16})_(master|media_[0-9]{1,3}_[0-9]{1,5})\.(m3u8|mp4)$/;
+const CLIP_CHUNK = /^rec_([a-z0-9]{16})_([0-9a-z]{1,13})\.ts$/;
+const LIVE_FILE = /^(master|media_[0-9]{1,3}_[0-9]{1,5})\.m3u8$/;
+const LIVE_CHUNK = /^([0-9a-z]{1,13})\.ts$/;
+
+export const CACHE_FOREVER = 'public, max-age=31536000, immutable';
+export const CACHE_FINAL_PLAYLIST = 'public, max-age=86400';
+export const CACHE_CHANGING = 'public, max-age=1';
+const M3U8 = 'application/vnd.apple.mpegurl';
+
+export type Mp4Handler = (
+  reply: FastifyReply, owner: { clientId: number; streamId: number }, clipId: string, which: string, query: Record<string, string>, range?: string,
+) => Promise<FastifyReply>;
+
+function notFound(reply: FastifyReply): FastifyReply {
+  return reply.status(404).header('cache-control', 'no-store').send({ message: 'Not found: the clip does not exist or has expired' });
+}
+
+export async function playbackRoutes(
+  app: FastifyInstance, { ctx, mp4 }: { ctx: Context; mp4?: Mp4Handler },
+): Promise<void> {
+  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range'] });
+  const clips = new ClipHls(ctx);
+  const schema = { hide: true };
+
+  app.get<{ Params: { owner: string; file: string }; Querystring: Record<string, string> }>('/rec/:owner/:file', { schema }, async (request, reply) => {
+    const owner = OWNER.exec(request.params.owner);
+    if (!owner) return notFound(reply);
+    const clientId = Number(owner[1]);
+    const streamId = Number(owner[2]);
+    const file = request.params.file;
+    const chunk = CLIP_CHUNK.exec(file);
+    if (chunk) {
+      const bytes = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
+      if (!bytes) return notFound(reply);
+      return reply.header('content-type', 'video/mp2t').header('cache-control', CACHE_FOREVER).send(bytes);
+    }
+    const named = CLIP_PLAYLIST.exec(file);
+    if (!named) return notFound(reply);
+    const [, clipId, which, ext] = named;
+    if (ext === 'mp4') {
+      if (!mp4) return reply.status(501).send({ message: 'MP4 is not available on this server' });
+      return mp4(reply, { clientId, streamId }, clipId, which, request.query, request.headers.range);
+    }
+    const playlist = await clips.playlist(clientId, streamId, clipId, which);
+    if (!playlist) return notFound(reply);
+    return reply
+      .header('content-type', M3U8)
+      .header('cache-control', playlist.final ? CACHE_FINAL_PLAYLIST : CACHE_CHANGING)
+      .send(playlist.body);
+  });
+
+  app.get<{ Params: { owner: string; file: string } }>('/live/:owner/:file', { schema }, async (request, reply) => {
+    const owner = OWNER.exec(request.params.owner);
+    if (!owner) return notFound(reply);
+    const clientId = Number(owner[1]);
+    const streamId = Number(owner[2]);
+    const file = request.params.file;
+    const chunk = LIVE_CHUNK.exec(file);
+    if (chunk && CHUNK_ID.test(chunk[1])) {
+      const bytes = await liveChunk(ctx, clientId, streamId, chunk[1]);
+      if (!bytes) return notFound(reply);
+      return reply.header('content-type', 'video/mp2t').header('cache-control', CACHE_FOREVER).send(bytes);
+    }
+    const playlist = LIVE_FILE.exec(file);
+    if (!playlist) return notFound(reply);
+    const body = playlist[1] === 'master'
+      ? await liveMaster(ctx, clientId, streamId)
+      : await liveMedia(ctx, clientId, streamId, playlist[1]);
+    if (body === null) return notFound(reply);
+    return reply.header('content-type', M3U8).header('cache-control', CACHE_CHANGING).send(body);
+  });
+}

@@ -1,0 +1,81 @@
+// Schemas shared by routes and the OpenAPI document.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ErrorBody = Type.Object(
+  { statusCode: Type.Integer(), error: Type.String(), message: Type.String() },
+  { $id: 'Error' },
+);
+
+export const StreamIdParams = Type.Object({ stream_id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+export const ClipParams = Type.Object({
+  stream_id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  clip_id: Type.String({ pattern: '^[a-z0-9]{16}$' }),
+});
+
+export const DvrDuration = Type.Integer({ minimum: 30, maximum: 14400, description: 'DVR window in seconds' });
+
+export const StreamCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    dvr_enabled: Type.Optional(Type.Boolean()),
+    dvr_duration: Type.Optional(DvrDuration),
+  },
+  { additionalProperties: false },
+);
+export const StreamPatch = Type.Partial(StreamCreate, { additionalProperties: false, minProperties: 1 });
+
+const Rendition = Type.Object({
+  name: Type.String(),
+  width: Type.Optional(Type.Integer()),
+  height: Type.Optional(Type.Integer()),
+  frameRate: Type.Optional(Type.Number()),
+  codecs: Type.Optional(Type.String()),
+  bandwidth: Type.Integer(),
+  keyframeAligned: Type.Optional(Type.Boolean()),
+});
+
+export const Stream = Type.Object({
+  id: Type.Integer(),
+  client_id: Type.Integer(),
+  name: Type.String(),
+  dvr_enabled: Type.Boolean(),
+  dvr_duration: Type.Integer(),
+  push_url: Type.String(),
+  live: Type.Boolean(),
+  hls_url: Type.String(),
+  renditions: Type.Array(Rendition),
+  dvr_range: Type.Union([Type.Object({ start: Type.Integer(), end: Type.Integer() }), Type.Null()]),
+  created_at: Type.String(),
+});
+
+export const ClipCreate = Type.Object(
+  {
+    duration: Type.Integer({ minimum: 1, description: 'seconds to cut, 1 to the stream dvr_duration' }),
+    start: Type.Optional(Type.Integer({ minimum: 0, description: 'unix seconds; omitted: now' })),
+    expiration: Type.Optional(Type.Integer({ minimum: 0, description: 'unix seconds; omitted: start + duration + 3600' })),
+    vod_required: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type ClipCreateBody = Static<typeof ClipCreate>;
+
+export const Clip = Type.Object({
+  id: Type.String(),
+  stream_id: Type.Integer(),
+  duration: Type.Integer(),
+  start: Type.Integer(),
+  expiration: Type.Integer(),
+  created_at: Type.String(),
+  vod_required: Type.Boolean(),
+  video_id: Type.Union([Type.Integer(), Type.Null()]),
+  renditions: Type.Array(Type.String()),
+  hls_master: Type.String(),
+  mp4_master: Type.String(),
+  status: Type.Union([Type.Literal('recording'), Type.Literal('ready'), Type.Literal('failed')]),
+});
+
+export const errorResponses = {
+  400: ErrorBody,
+  401: ErrorBody,
+  404: ErrorBody,
+};
