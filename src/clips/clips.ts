@@ -7,9 +7,11 @@ import type { Queues } from '../jobs/queues.js';
 import { runScript } from '../redis/scripts.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
-import { finalizeClip } from './finalize.js';
+import { metrics } from '../metrics.js';
+import { clipReadyHooks } from './finalize.js';
 import { loadClip, parseClip, type ClipRecord, type ClipRendition } from './records.js';
 import { resolveClipWindow, type ClipRequest } from './rules.js';
+import { createPendingVideo } from '../vod/videos.js';
 
 export class ClipRefusedError extends Error {}
 
@@ -33,7 +35,6 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
   }));
   if (renditions.length === 0) throw new ClipRefusedError('the stream has not delivered any chunk yet: push to its push_url first');
   const id = newClipId();
-  const videoId = window.vod_required ? await ctx.redis.incr(ctx.keys.videoSeq) : null;
   const fields = {
     id,
     client_id: String(stream.client_id),
@@ -43,7 +44,7 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
     expiration: String(window.expiration),
     created_at: new Date(ctx.clock.now()).toISOString(),
     vod_required: window.vod_required ? '1' : '0',
-    video_id: videoId === null ? '' : String(videoId),
+    video_id: '',
     renditions: JSON.stringify(renditions),
     tdur: String(Math.max(stream.tdur, 1)),
   };
@@ -61,16 +62,27 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
         : 'the DVR holds no chunk for the requested range',
     );
   }
+  // Allocated once the clip exists, so a refused request leaves no trace.
+  const videoId = window.vod_required ? await ctx.redis.incr(ctx.keys.videoSeq) : null;
+  if (videoId !== null) await ctx.redis.hset(ctx.keys.stream.clip(stream.id, id), 'video_id', String(videoId));
+  metrics.clipsCreated.inc();
   ctx.log.info({ clip_id: id, stream_id: stream.id, start: window.start, duration: window.duration, state: detail }, 'clip created');
+  if (videoId !== null) {
+    // Before the clip can be finalized: its promotion needs the record.
+    await createPendingVideo(ctx, stream, {
+      videoId, clipId: id, start: window.start, duration: window.duration, createdAt: fields.created_at, renditions,
+    });
+  }
+  const clip = (await loadClip(ctx, stream.id, id))!;
   if (detail === 'complete') {
-    await finalizeClip(ctx, queues, stream.id, id, { force: true });
+    await clipReadyHooks.run(ctx, queues, clip);
   } else {
     await queues.finalize.add('finalize', { streamId: stream.id, clipId: id }, {
       jobId: `fin-${stream.id}-${id}`,
       delay: Math.max(0, we - ctx.clock.now()),
     });
   }
-  return (await loadClip(ctx, stream.id, id))!;
+  return clip;
 }
 
 export async function listClips(ctx: Context, streamId: number): Promise<ClipRecord[]> {

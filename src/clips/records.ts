@@ -30,6 +30,10 @@ export interface ClipRecord {
   we: number;
   /** Target duration fixed for all renditions, seconds. */
   tdur: number;
+  /** Per rendition playlist: start (unix ms) of the clip's first chunk, once known. */
+  firstChunk: Record<string, number>;
+  /** Per rendition playlist: start of its last chunk, once the clip is complete. */
+  lastChunk: Record<string, number>;
 }
 
 export interface ClipView {
@@ -47,9 +51,17 @@ export interface ClipView {
   status: ClipStatus;
 }
 
+function bounds(raw: Record<string, string>, prefix: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [field, value] of Object.entries(raw)) if (field.startsWith(prefix)) out[field.slice(prefix.length)] = Number(value);
+  return out;
+}
+
 export function parseClip(raw: Record<string, string>): ClipRecord | null {
   if (!raw.id) return null;
   return {
+    firstChunk: bounds(raw, 'cs:'),
+    lastChunk: bounds(raw, 'ce:'),
     id: raw.id,
     client_id: Number(raw.client_id),
     stream_id: Number(raw.stream_id),

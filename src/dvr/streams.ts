@@ -113,15 +113,19 @@ export async function deleteStream(ctx: Context, stream: StreamRecord): Promise<
   // Unreachable first (no new pushes, not listed), then the DVR goes.
   await ctx.redis.hdel(ctx.keys.ingestKeys, stream.stream_key);
   await ctx.redis.srem(ctx.keys.companyStreams(stream.client_id), String(stream.id));
-  await ctx.redis.srem(ctx.keys.activeStreams, String(stream.id));
+  // It stays in activeStreams: the cleaner sweeps its archive until its
+  // last clip expires.
   const base = ctx.keys.stream.tag(stream.id);
   await runScript(ctx.redis, 'dropDvr', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, stream.id)), '1']);
   ctx.log.info({ stream_id: stream.id }, 'stream deleted');
 }
 
+/** The cleaner's pass; -1 when a deleted stream has nothing left to look after. */
 export async function trimStream(ctx: Context, streamId: number): Promise<number> {
   const base = ctx.keys.stream.tag(streamId);
-  return runScript<number>(ctx.redis, 'trimWindow', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, streamId))]);
+  const removed = await runScript<number>(ctx.redis, 'trimWindow', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, streamId))]);
+  if (removed < 0) await ctx.redis.srem(ctx.keys.activeStreams, String(streamId));
+  return Math.max(removed, 0);
 }
 
 export async function dvrRange(ctx: Context, stream: StreamRecord, playlists: string[]): Promise<{ start: number; end: number } | null> {
@@ -149,7 +153,8 @@ export function windowSeconds(stream: StreamRecord): number {
 export async function viewStream(ctx: Context, stream: StreamRecord): Promise<StreamView> {
   const renditions = await loadRenditions(ctx, stream.id);
   const base = ctx.config.publicBaseUrl;
-  const liveFor = Math.max(stream.tdur, 2) * 3 * 1000;
+  // Live: a chunk arrived within the last three target durations (SPEC 3).
+  const liveFor = Math.max(stream.tdur, 1) * 3 * 1000;
   return {
     id: stream.id,
     client_id: stream.client_id,

@@ -2,7 +2,8 @@
 // built once per process and kept; a request then costs one EXISTS (the clip
 // may have been deleted through another process).
 import type { Context } from '../context.js';
-import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
+import type { ChunkRef } from '../dvr/chunk-ref.js';
+import { loadClipChunks } from '../clips/chunks.js';
 import { loadClip, type ClipRecord } from '../clips/records.js';
 import { Lru } from '../util/lru.js';
 import { buildMasterPlaylist, buildMediaPlaylist } from './build.js';
@@ -49,9 +50,8 @@ export class ClipHls {
     return owner === String(clientId) ? bytes : null;
   }
 
-  private async chunksOf(clip: ClipRecord, playlist: string): Promise<ChunkRef[]> {
-    const list = this.ctx.keys.stream.clipChunks(clip.stream_id, clip.id, playlist);
-    return parseChunkRefs(await this.ctx.redis.zrange(list, 0, -1, 'WITHSCORES'));
+  private chunksOf(clip: ClipRecord, playlist: string): Promise<ChunkRef[]> {
+    return loadClipChunks(this.ctx, clip, playlist);
   }
 
   private async media(clip: ClipRecord, name: string): Promise<string | null> {

@@ -165,3 +165,13 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
     },
   };
 }
+
+/**
+ * For the admin CLI: the embedded Redis the running service started, if it
+ * answers; otherwise one started just for this command.
+ */
+export async function joinOrStartEmbeddedRedis(dataDir: string, log: Logger): Promise<EmbeddedRedis> {
+  const socket = socketPathFor(path.resolve(dataDir, 'redis'));
+  if (fs.existsSync(socket) && (await ping(socket)) === 'ok') return { url: socket, stop: async () => {} };
+  return startEmbeddedRedis(dataDir, log);
+}

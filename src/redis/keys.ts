@@ -18,8 +18,14 @@ export interface Keys {
   stream: StreamKeys;
   /** set of stream ids the DVR cleaner visits */
   activeStreams: string;
+  /** hash: normalized username -> user id */
   users: string;
+  /** hash {client_id, username, password (scrypt), created_at} */
   user(userId: string): string;
+  /** HS256 secret of user tokens when JWT_SECRET is unset, shared by every api process */
+  jwtSecret: string;
+  /** failed-login counter of one username or one client IP (fixed window); all in one slot */
+  loginFailures(kind: 'user' | 'ip', id: string): string;
   videoSeq: string;
   video(videoId: number): string;
   companyVideos(clientId: number): string;
@@ -38,10 +44,12 @@ export interface StreamKeys {
   /** hash: chunk uri -> listing JSON of a chunk listed before its upload finished */
   listed(streamId: number): string;
   chunkSeq(streamId: number): string;
-  /** hash {b: bytes, p: pinned-until ms}; its TTL is max(window, pins) */
+  /** hash {b: bytes}; its TTL is the window, or the clips that need it once archived */
   chunk(streamId: number, chunkId: string): string;
   /** zset per rendition: score chunk start ms, member "id|durMs|size|discSeq|disc" */
   index(streamId: number, playlist: string): string;
+  /** the same, for chunks out of the window that clips still need */
+  archive(streamId: number, playlist: string): string;
   /** start ms of (epoch, media sequence), shared by the renditions of one encoder */
   slot(streamId: number, epoch: number, seq: number): string;
   /** zset clip id -> expiration ms */
@@ -49,8 +57,6 @@ export interface StreamKeys {
   /** zset clip id -> window end ms, for clips still taking chunks */
   recording(streamId: number): string;
   clip(streamId: number, clipId: string): string;
-  /** zset per rendition of one clip, same members as the index */
-  clipChunks(streamId: number, clipId: string, playlist: string): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -68,6 +74,8 @@ export function makeKeys(prefix: string): Keys {
     activeStreams: `${p}:streams:active`,
     users: `${p}:users`,
     user: (uid) => `${p}:user:${uid}`,
+    jwtSecret: `${p}:secret:jwt`,
+    loginFailures: (kind, id) => `${p}:{login}:${kind}:${id}`,
     videoSeq: `${p}:seq:video`,
     video: (vid) => `${p}:video:${vid}`,
     companyVideos: (cid) => `${p}:company:${cid}:videos`,
@@ -82,11 +90,11 @@ export function makeKeys(prefix: string): Keys {
       chunkSeq: (s) => `${t(s)}:chunkseq`,
       chunk: (s, c) => `${t(s)}:c:${c}`,
       index: (s, pl) => `${t(s)}:i:${pl}`,
+      archive: (s, pl) => `${t(s)}:a:${pl}`,
       slot: (s, e, q) => `${t(s)}:slot:${e}:${q}`,
       clips: (s) => `${t(s)}:clips`,
       recording: (s) => `${t(s)}:recording`,
       clip: (s, k) => `${t(s)}:k:${k}`,
-      clipChunks: (s, k, pl) => `${t(s)}:k:${k}:${pl}`,
     },
   };
 }

@@ -37,23 +37,13 @@ local function commit(base, uri, now, grace)
   local window = window_ms(base)
   redis.call('PEXPIREAT', ckey, math.max(start + l.dur, now) + window + grace)
   redis.call('HSET', base .. ':meta', 'last_chunk_at', now)
+  -- The largest chunk so far bounds every clip's EXT-X-TARGETDURATION.
+  local rounded = math.floor(l.dur / 1000 + 0.5)
+  if rounded > tonumber(redis.call('HGET', base .. ':meta', 'tdur') or '0') then
+    redis.call('HSET', base .. ':meta', 'tdur', rounded)
+  end
   redis.call('HINCRBY', base .. ':rstat', l.pl .. ':bytes', size)
   redis.call('HINCRBY', base .. ':rstat', l.pl .. ':ms', l.dur)
-  trim_index(base, index, now, window)
-
-  -- Clips still recording take every chunk that overlaps their window.
-  local finish = start + l.dur
-  local open = redis.call('ZRANGEBYSCORE', base .. ':recording', '(' .. start, '+inf')
-  for _, clip_id in ipairs(open) do
-    local ckeyc = base .. ':k:' .. clip_id
-    local c = redis.call('HMGET', ckeyc, 'ws', 'expires_ms', 'pl:' .. l.pl)
-    if c[1] and c[3] and finish > tonumber(c[1]) then
-      local list = ckeyc .. ':' .. l.pl
-      local expires = tonumber(c[2])
-      redis.call('ZADD', list, start, member)
-      redis.call('PEXPIREAT', list, expires)
-      pin(base, id, expires)
-    end
-  end
+  trim_index(base, l.pl, now, window)
   return { l.pl, member, tostring(start) }
 end

@@ -1,8 +1,12 @@
--- ARGV: base, clipId, status ('ready' or 'failed'), tdur
--- Closes a recording clip: from here on no chunk is added to it.
+-- ARGV: base, clipId, status ('ready' or 'failed'), bounds JSON {field: start ms}
+-- Closes a recording clip: its first and last chunk per rendition become
+-- fixed (cs:{pl}, ce:{pl}), so no later chunk ever joins it.
 local base, clip_id = ARGV[1], ARGV[2]
 local ckey = base .. ':k:' .. clip_id
 redis.call('ZREM', base .. ':recording', clip_id)
 if redis.call('EXISTS', ckey) == 0 then return 0 end
-redis.call('HSET', ckey, 'status', ARGV[3], 'tdur', ARGV[4])
+for field, value in pairs(cjson.decode(ARGV[4])) do redis.call('HSET', ckey, field, value) end
+local tdur = tonumber(redis.call('HGET', base .. ':meta', 'tdur') or '0')
+local own = tonumber(redis.call('HGET', ckey, 'tdur') or '1')
+redis.call('HSET', ckey, 'status', ARGV[3], 'tdur', math.max(tdur, own, 1))
 return 1

@@ -1,7 +1,14 @@
 -- Shared helpers, prepended to every script. `base` is the stream's key
 -- prefix including its hash tag, so every key built here shares one slot.
--- An index member is "chunkId|durMs|size|discSeq|disc|n"; its score is the
--- chunk's start time in unix ms.
+--
+-- Layout per stream (see src/redis/keys.ts):
+--   i:{pl}   the window index of a rendition: zset, score = chunk start (unix
+--            ms), member "chunkId|durMs|size|discSeq|disc|n"
+--   a:{pl}   the archive: chunks that left the window but a clip still needs
+--   ax:{pl}  the same members scored by when no clip needs them any more
+--   spans    clipId -> "ws|we|expires": the time a clip covers and until when
+-- A clip copies nothing: its chunks are the members of i and a inside its
+-- span. Its span keeps chunks alive once they leave the window.
 
 local function split(member)
   local out = {}
@@ -11,29 +18,6 @@ end
 
 local function chunk_key(base, id) return base .. ':c:' .. id end
 
--- A chunk is needed until max(its window, every clip that pins it).
--- The pin is kept in the chunk's own hash so a window retirement can tell.
-local function pin(base, id, until_ms)
-  local key = chunk_key(base, id)
-  local current = tonumber(redis.call('HGET', key, 'p') or '0')
-  if until_ms > current then
-    redis.call('HSET', key, 'p', until_ms)
-    redis.call('PEXPIREAT', key, until_ms, 'GT')
-  end
-end
-
--- Called when a chunk leaves the DVR window: keep it only for its clips.
-local function retire(base, member, now)
-  local id = split(member)[1]
-  local key = chunk_key(base, id)
-  local pinned = tonumber(redis.call('HGET', key, 'p') or '0')
-  if pinned > now then
-    redis.call('PEXPIREAT', key, pinned)
-  else
-    redis.call('DEL', key)
-  end
-end
-
 local function window_ms(base)
   local meta = redis.call('HMGET', base .. ':meta', 'dvr_duration', 'dvr_enabled')
   local seconds = tonumber(meta[1] or '3600')
@@ -42,20 +26,60 @@ local function window_ms(base)
   return seconds * 1000
 end
 
+-- Until when some unexpired clip (other than `except`) covers [start, finish).
+local function needed_until(base, start, finish, now, except)
+  local spans = redis.call('HGETALL', base .. ':spans')
+  local until_ms = 0
+  for i = 1, #spans, 2 do
+    if spans[i] ~= except then
+      local s = split(spans[i + 1])
+      local ws, we, exp = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
+      if exp > now and ws < finish and we > start and exp > until_ms then until_ms = exp end
+    end
+  end
+  return until_ms
+end
+
+-- A chunk leaves the window: into the archive if a clip needs it, else gone.
+local function retire(base, pl, member, start, now)
+  local parts = split(member)
+  local finish = start + tonumber(parts[2])
+  local until_ms = needed_until(base, start, finish, now, nil)
+  if until_ms > now then
+    redis.call('ZADD', base .. ':a:' .. pl, start, member)
+    redis.call('ZADD', base .. ':ax:' .. pl, until_ms, member)
+    redis.call('PEXPIREAT', chunk_key(base, parts[1]), until_ms)
+  else
+    redis.call('DEL', chunk_key(base, parts[1]))
+  end
+end
+
 -- Retire every chunk of one rendition that ended before the window start.
-local function trim_index(base, index, now, window)
+local function trim_index(base, pl, now, window)
+  local index = base .. ':i:' .. pl
   local cutoff = now - window
   -- Scores are start times: a chunk ending before the cutoff started before it.
-  local old = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff)
+  local old = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'WITHSCORES')
   local removed = 0
-  for _, member in ipairs(old) do
-    local parts = split(member)
-    local start = tonumber(redis.call('ZSCORE', index, member))
-    if start + tonumber(parts[2]) <= cutoff then
-      retire(base, member, now)
+  for j = 1, #old, 2 do
+    local member, start = old[j], tonumber(old[j + 1])
+    if start + tonumber(split(member)[2]) <= cutoff then
+      retire(base, pl, member, start, now)
       redis.call('ZREM', index, member)
       removed = removed + 1
     end
   end
   return removed
+end
+
+-- Forget archived chunks no clip needs any more (their bytes expired already).
+local function sweep_archive(base, pl, now)
+  local ax = base .. ':ax:' .. pl
+  local gone = redis.call('ZRANGEBYSCORE', ax, '-inf', now)
+  for _, member in ipairs(gone) do
+    redis.call('ZREM', base .. ':a:' .. pl, member)
+    redis.call('DEL', chunk_key(base, split(member)[1]))
+  end
+  if #gone > 0 then redis.call('ZREMRANGEBYSCORE', ax, '-inf', now) end
+  return #gone
 end

@@ -1,14 +1,22 @@
 -- ARGV: base, now, JSON [playlist names]
--- The cleaner's pass over one stream: retire chunks that left the window
--- and forget clips that expired.
+-- The cleaner's pass over one stream: retire chunks that left the window,
+-- forget archived chunks and clips that expired.
 local base, now = ARGV[1], tonumber(ARGV[2])
 local window = window_ms(base)
 local removed = 0
 for _, pl in ipairs(cjson.decode(ARGV[3])) do
-  removed = removed + trim_index(base, base .. ':i:' .. pl, now, window)
+  removed = removed + trim_index(base, pl, now, window)
+  removed = removed + sweep_archive(base, pl, now)
+end
+for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
+  redis.call('HDEL', base .. ':spans', clip_id)
+  redis.call('ZREM', base .. ':recording', clip_id)
 end
 redis.call('ZREMRANGEBYSCORE', base .. ':clips', '-inf', now)
-for _, clip_id in ipairs(redis.call('ZRANGE', base .. ':recording', 0, -1)) do
-  if redis.call('EXISTS', base .. ':k:' .. clip_id) == 0 then redis.call('ZREM', base .. ':recording', clip_id) end
+-- A deleted stream is visited until its last clip is gone; then its
+-- remaining bookkeeping goes and the caller stops visiting it (-1).
+if redis.call('EXISTS', base .. ':meta') == 0 and redis.call('ZCARD', base .. ':clips') == 0 then
+  redis.call('DEL', base .. ':rseq', base .. ':spans', base .. ':recording', base .. ':clips')
+  return -1
 end
 return removed
