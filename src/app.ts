@@ -11,6 +11,9 @@ import { ingestRoutes } from './routes/ingest.js';
 import { opsRoutes, type Readiness } from './routes/ops.js';
 import { playbackRoutes, type Mp4Handler } from './routes/playback.js';
 import { streamRoutes } from './routes/streams.js';
+import { videoRoutes } from './routes/videos.js';
+import { vodFileRoutes } from './routes/vod-files.js';
+import { vodAccessRoutes } from './routes/vod-access.js';
 
 export interface AppOptions {
   ctx: Context;
@@ -45,5 +48,8 @@ export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Pro
   await app.register(clipRoutes, { ctx, queues });
   await app.register(ingestRoutes, { ctx });
   await app.register(playbackRoutes, { ctx, mp4 });
+  await app.register(videoRoutes, { ctx });
+  await app.register(vodFileRoutes, { ctx });
+  await app.register(vodAccessRoutes, { ctx });
   return app;
 }

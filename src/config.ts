@@ -29,9 +29,22 @@ export interface Config {
   mp4CacheBytes: number;
   mp4Prebuild: boolean;
   ffmpegTimeoutMs: number;
+  /** VOD promotions one worker process runs at once. */
+  vodConcurrency: number;
+  /** BullMQ lock of a VOD job: a worker that died is noticed after about this long. */
+  jobLockMs: number;
+  /** Tests only: a pause after each chunk a VOD promotion copies, to catch it mid-way. */
+  vodStepDelayMs: number;
+  /** Empty: a random secret made once and kept in Redis (tenancy/user-tokens.ts). */
   jwtSecret: string;
   jwtTtlSeconds: number;
   downloadTokenTtlSeconds: number;
+  /** PEM private key (Ed25519, P-256 or RSA) for download links; empty: generated under dataDir/keys. */
+  downloadSigningKeyFile: string;
+  /** Failed logins, per username and per client IP, before further attempts are refused for the window. */
+  loginMaxFailuresPerUser: number;
+  loginMaxFailuresPerIp: number;
+  loginFailureWindowSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -106,8 +119,15 @@ export function loadConfig(env: Env = process.env): Config {
     mp4CacheBytes: int(env, 'MP4_CACHE_BYTES', 512 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
     mp4Prebuild: bool(env, 'MP4_PREBUILD', true),
     ffmpegTimeoutMs: int(env, 'FFMPEG_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+    vodConcurrency: int(env, 'VOD_CONCURRENCY', 2, 1, 64),
+    jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
+    vodStepDelayMs: int(env, 'VOD_STEP_DELAY_MS', 0, 0, 60_000),
     jwtSecret,
     jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 3600, 60, 30 * 24 * 3600),
     downloadTokenTtlSeconds: int(env, 'DOWNLOAD_TOKEN_TTL_SECONDS', 1800, 60, 24 * 3600),
+    downloadSigningKeyFile: env.DOWNLOAD_SIGNING_KEY_FILE ? path.resolve(env.DOWNLOAD_SIGNING_KEY_FILE) : '',
+    loginMaxFailuresPerUser: int(env, 'LOGIN_MAX_FAILURES_PER_USER', 10, 1, 1_000_000),
+    loginMaxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 30, 1, 1_000_000),
+    loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 600, 1, 24 * 3600),
   };
 }

@@ -11,7 +11,7 @@ import { metrics } from '../metrics.js';
 import { clipReadyHooks } from './finalize.js';
 import { loadClip, parseClip, type ClipRecord, type ClipRendition } from './records.js';
 import { resolveClipWindow, type ClipRequest } from './rules.js';
-import { createPendingVideo } from '../vod/videos.js';
+import { createPendingVideo, failVideo } from '../vod/videos.js';
 
 export class ClipRefusedError extends Error {}
 
@@ -101,4 +101,8 @@ export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> 
   const base = ctx.keys.stream.tag(clip.stream_id);
   await runScript(ctx.redis, 'deleteClip', base, [clip.id, ctx.clock.now(), JSON.stringify(clip.renditions.map((r) => r.playlist))]);
   ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id }, 'clip expired on request');
+  // A ready clip's promotion, if still to come, fails on its own; a recording one never gets one.
+  if (clip.video_id !== null && clip.status === 'recording') {
+    await failVideo(ctx, clip.video_id, 'the clip was deleted before it was ready: there is nothing to promote');
+  }
 }

@@ -6,6 +6,7 @@ import type { Queues } from '../jobs/queues.js';
 import { metrics } from '../metrics.js';
 import { loadStream } from '../dvr/streams.js';
 import { runScript } from '../redis/scripts.js';
+import { failVideo } from '../vod/videos.js';
 import { loadClipChunks } from './chunks.js';
 import { loadClip, type ClipRecord, type ClipStatus } from './records.js';
 
@@ -42,6 +43,8 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
   if (status === 'ready') {
     const ready = await loadClip(ctx, streamId, clipId);
     if (ready) await clipReadyHooks.run(ctx, queues, ready);
+  } else if (clip.video_id !== null) {
+    await failVideo(ctx, clip.video_id, 'the clip received no media: there is nothing to promote');
   }
   return status;
 }

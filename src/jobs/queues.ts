@@ -5,12 +5,14 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
 
 export interface FinalizeJob { streamId: number; clipId: string }
+export interface VodPromoteJob { videoId: number }
 
-export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner' } as const;
+export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner', vodPromote: 'vod-promote' } as const;
 
 export interface Queues {
   finalize: Queue<FinalizeJob>;
   cleaner: Queue;
+  vodPromote: Queue<VodPromoteJob>;
   close(): Promise<void>;
 }
 
@@ -22,11 +24,13 @@ export function createQueues(connection: Redis, keys: Keys): Queues {
   };
   const finalize = new Queue<FinalizeJob>(QUEUE_NAMES.finalize, opts);
   const cleaner = new Queue(QUEUE_NAMES.cleaner, opts);
+  const vodPromote = new Queue<VodPromoteJob>(QUEUE_NAMES.vodPromote, opts);
   return {
     finalize,
     cleaner,
+    vodPromote,
     async close() {
-      await Promise.all([finalize.close(), cleaner.close()]);
+      await Promise.all([finalize.close(), cleaner.close(), vodPromote.close()]);
     },
   };
 }

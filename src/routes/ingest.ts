@@ -46,9 +46,11 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context
     }
     return reply.status(204).send();
   };
-  const opts = { bodyLimit: ctx.config.maxChunkBytes, schema: { hide: true } };
+  // An encoder sends several requests a second: their access lines would
+  // drown everything else, so only problems are logged (and metrics count).
+  const opts = { bodyLimit: ctx.config.maxChunkBytes, schema: { hide: true }, logLevel: 'warn' as const };
   app.put('/ingest/:key/:file', opts, receive);
   app.post('/ingest/:key/:file', opts, receive);
   // The window decides what is kept, not the encoder's deletions.
-  app.delete('/ingest/:key/:file', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
+  app.delete('/ingest/:key/:file', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => reply.status(204).send());
 }

@@ -5,6 +5,15 @@ import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { registry } from '../metrics.js';
 
+/** Our connections wait for a reconnect instead of failing, so a ping that takes this long means down. */
+const PING_TIMEOUT_MS = 1000;
+
+function answers(redis: Context['redis'], timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  return Promise.race([redis.ping().then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface Readiness {
   /** Whether this process's workers run (always true for an api-only process). */
   workersRunning(): boolean;
@@ -17,7 +26,7 @@ export async function opsRoutes(
   app.get('/healthz', { schema }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema }, async (_request, reply) => {
-    const redis = await ctx.redis.ping().then(() => true, () => false);
+    const redis = await answers(ctx.redis, PING_TIMEOUT_MS);
     const workers = readiness.workersRunning();
     const ready = redis && workers;
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', redis, workers });
@@ -31,7 +40,7 @@ export async function opsRoutes(
   app.get('/metrics', { schema }, async (_request, reply) => {
     const info = await ctx.redis.info('memory');
     redisMemory.set(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
-    for (const queue of [queues.finalize, queues.cleaner]) {
+    for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote]) {
       const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
       waiting.set({ queue: queue.name }, (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.active ?? 0));
     }

@@ -32,8 +32,10 @@ export async function playbackRoutes(
   await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range'] });
   const clips = new ClipHls(ctx);
   const schema = { hide: true };
+  // Viewer traffic is the busiest path of all: access lines only for problems.
+  const logLevel = 'warn' as const;
 
-  app.get<{ Params: { owner: string; file: string }; Querystring: Record<string, string> }>('/rec/:owner/:file', { schema }, async (request, reply) => {
+  app.get<{ Params: { owner: string; file: string }; Querystring: Record<string, string> }>('/rec/:owner/:file', { schema, logLevel }, async (request, reply) => {
     const owner = OWNER.exec(request.params.owner);
     if (!owner) return notFound(reply);
     const clientId = Number(owner[1]);
@@ -60,7 +62,7 @@ export async function playbackRoutes(
       .send(playlist.body);
   });
 
-  app.get<{ Params: { owner: string; file: string } }>('/live/:owner/:file', { schema }, async (request, reply) => {
+  app.get<{ Params: { owner: string; file: string } }>('/live/:owner/:file', { schema, logLevel }, async (request, reply) => {
     const owner = OWNER.exec(request.params.owner);
     if (!owner) return notFound(reply);
     const clientId = Number(owner[1]);

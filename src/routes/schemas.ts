@@ -79,3 +79,37 @@ export const errorResponses = {
   401: ErrorBody,
   404: ErrorBody,
 };
+
+export const VideoIdParams = Type.Object({ video_id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+// Query values are strings (types are never coerced), hence the patterns.
+export const VideoListQuery = Type.Object(
+  {
+    page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: 'counts from 1' })),
+    per_page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$', description: '1-1000, default 100' })),
+  },
+  { additionalProperties: false },
+);
+
+const RenditionVideo = Type.Object({
+  id: Type.String({ description: '"vid-" and 24 random characters; the id the segment API takes' }),
+  rendition: Type.String(),
+  height: Type.Integer(),
+  width: Type.Integer(),
+  bandwidth: Type.Integer({ description: 'peak chunk bitrate, bits/s' }),
+  segments: Type.Integer(),
+});
+
+export const Video = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('error')]),
+  progress: Type.Integer({ minimum: 0, maximum: 100 }),
+  duration: Type.Integer({ description: 'milliseconds' }),
+  stream_id: Type.Integer(),
+  client_id: Type.Integer(),
+  clip_id: Type.String(),
+  created_at: Type.String(),
+  hls_url: Type.String({ description: 'public VOD master playlist; answers 404 until the video is ready' }),
+  videos: Type.Array(RenditionVideo),
+  error: Type.Optional(Type.String({ description: 'why the video ended in error' })),
+});

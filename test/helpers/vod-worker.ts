@@ -1,0 +1,11 @@
+// A worker-only process (ROLE=worker), configured by its environment exactly
+// like the service: the VOD crash test starts it with `node --import tsx`,
+// SIGKILLs it in the middle of a promotion and starts another one.
+import { loadConfig } from '../../src/config.js';
+import { startService } from '../../src/service.js';
+
+const service = await startService(loadConfig({ ...process.env, ROLE: 'worker' }));
+process.stdout.write('worker ready\n');
+process.on('SIGTERM', () => {
+  void service.close().then(() => process.exit(0));
+});

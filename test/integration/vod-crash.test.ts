@@ -1,0 +1,120 @@
+// A worker process killed (SIGKILL, for real) in the middle of a VOD
+// promotion: BullMQ notices the lost lock, another worker process takes the
+// job over, and the VOD ends complete, with every file once and no temp file.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadVideo } from '../../src/vod/records.js';
+import { BASE_URL, startHarness, TEST_REDIS_URL, waitFor, type Harness } from '../helpers/harness.js';
+import { decodeErrors, expectedVodFiles, ladderStream, vodClip, vodFiles, waitJobDone, waitVideo } from '../helpers/vod.js';
+
+const WORKER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'vod-worker.ts');
+const LOCK_MS = 2000;
+
+let h: Harness;
+const children: ChildProcess[] = [];
+
+/** Starts test/helpers/vod-worker.ts on this harness's Redis prefix and DATA_DIR; resolves once it takes jobs. */
+async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
+    env: {
+      ...process.env,
+      REDIS_URL: TEST_REDIS_URL,
+      KEY_PREFIX: h.prefix,
+      DATA_DIR: h.ctx.config.dataDir,
+      PUBLIC_BASE_URL: BASE_URL,
+      JOB_LOCK_MS: String(LOCK_MS),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('worker ready')) resolve();
+    });
+    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before it was ready: ${output}`)));
+  });
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<NodeJS.Signals | number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+}
+
+beforeAll(async () => {
+  h = await startHarness({ env: { JOB_LOCK_MS: String(LOCK_MS) } });
+  // This process only serves the API: the jobs are for the worker processes.
+  // (Its close() then has nothing left to close.)
+  const workers = h.service.workers!;
+  await workers.close();
+  workers.close = async () => undefined;
+  await h.app.listen({ port: 0, host: '127.0.0.1' });
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(children.map(exited));
+  await h?.close();
+});
+
+describe('a worker killed during a VOD promotion', () => {
+  it('is replaced by another worker that finishes the same VOD, once', async () => {
+    const { stream, start } = await ladderStream(h, 'Crash test');
+    const videoId = await vodClip(h, stream.id, Math.floor(start / 1000) + 1, 10);
+
+    // Slow enough to be caught copying chunks (about 30 chunks, 4 at a time).
+    const doomed = await startWorker({ VOD_STEP_DELAY_MS: '400' });
+    const progressAtKill = await waitFor(async () => {
+      const video = await loadVideo(h.ctx, videoId);
+      return video && video.progress > 5 && video.progress < 50 ? video.progress : undefined;
+    }, 'the first worker to be part-way', 30_000, 20);
+    doomed.kill('SIGKILL');
+    expect(await exited(doomed)).toBe('SIGKILL');
+
+    const partial = await vodFiles(h.ctx.config.dataDir, videoId);
+    const stalled = (await loadVideo(h.ctx, videoId))!;
+    expect(stalled.status).toBe('processing');
+    expect(stalled.progress).toBeGreaterThanOrEqual(progressAtKill);
+    expect(stalled.progress).toBeLessThan(100);
+    expect([...partial.keys()].filter((f) => f.endsWith('.ts')).length).toBeGreaterThan(0);
+    expect([...partial.keys()].some((f) => f.endsWith('.mp4') || f === 'video.json')).toBe(false);
+
+    const survivor = await startWorker({ VOD_STEP_DELAY_MS: '0' });
+    const video = await waitVideo(h, videoId, 'ready', 30_000);
+    expect(video.progress).toBe(100);
+
+    // Every file once, nothing else: no temp file, no plan, no scratch output.
+    const files = await vodFiles(h.ctx.config.dataDir, videoId);
+    expect([...files.keys()].sort()).toEqual(expectedVodFiles(video));
+    for (const [file, before] of partial) {
+      if (file.endsWith('.ts')) expect(files.get(file)?.sha1, file).toBe(before.sha1);
+    }
+    expect(existsSync(path.join(h.ctx.config.dataDir, 'tmp', `vod-${videoId}`))).toBe(false);
+    expect(await h.keys('video:*')).toEqual([`${h.prefix}:video:${videoId}`]);
+    expect(Object.keys(await h.ctx.redis.hgetall(h.ctx.keys.renditionVideos)).sort()).toEqual(video.videos.map((v) => v.id).sort());
+
+    const job = await waitJobDone(h, videoId);
+    expect(job.returnvalue).toBe('ready');
+    expect(job.stalledCounter).toBeGreaterThanOrEqual(1);
+
+    const address = h.app.server.address();
+    const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const base = `${origin}/vod/${videoId}/${video.secret}/`;
+    expect(await decodeErrors(`${base}master.m3u8`)).toBe('');
+    for (const v of video.videos) {
+      expect(await decodeErrors(`${base}${v.rendition}.m3u8`)).toBe('');
+      expect(await decodeErrors(`${base}${v.rendition}.mp4`)).toBe('');
+    }
+
+    survivor.kill('SIGTERM');
+    expect(await exited(survivor)).toBe(0);
+  }, 120_000);
+});
