@@ -42,5 +42,11 @@ export function resolveClipWindow(req: ClipRequest, dvrDuration: number, nowMs: 
       `expiration must lie between start + duration + ${MIN_EXPIRATION_S} (${end + MIN_EXPIRATION_S}) and start + duration + ${MAX_EXPIRATION_S} (${end + MAX_EXPIRATION_S})`,
     );
   }
+  // A clip that is expired at birth would be deleted by Redis before it is read back.
+  if (expiration * 1000 <= nowMs) {
+    throw new ClipRuleError(
+      `expiration ${expiration} (start + duration + ${DEFAULT_EXPIRATION_S} when omitted) is already past; give one in the future, up to ${end + MAX_EXPIRATION_S}`,
+    );
+  }
   return { duration, start, expiration, vod_required: req.vod_required ?? false };
 }

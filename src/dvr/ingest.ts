@@ -2,6 +2,7 @@
 // enters the DVR once both its bytes and a playlist listing it are here
 // (ffmpeg may finish the playlist before the chunk it lists).
 import type { Context } from '../context.js';
+import { metrics } from '../metrics.js';
 import { runScript } from '../redis/scripts.js';
 import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
 import { probeRendition } from './rendition-probe.js';
@@ -25,6 +26,8 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
   const result = await runScript<CommitResult | null>(ctx.redis, 'storeChunk', base, [
     uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS,
   ]);
+  metrics.ingestChunks.inc();
+  metrics.ingestBytes.inc(bytes.length);
   ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: Boolean(result) }, 'chunk received');
   if (result) afterCommit(ctx, stream.id, [result]);
 }
@@ -32,6 +35,7 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
 /** Throws BadPlaylistError for text that is not a usable playlist. */
 export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: string, text: string): Promise<PushedPlaylist> {
   const playlist = parsePushedPlaylist(text);
+  metrics.ingestPlaylists.inc();
   const name = playlistName(file);
   const base = ctx.keys.stream.tag(stream.id);
   if (playlist.kind === 'master') {

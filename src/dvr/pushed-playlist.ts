@@ -27,7 +27,8 @@ export type PushedPlaylist =
 
 export class BadPlaylistError extends Error {}
 
-const CHUNK_URI = /^[A-Za-z0-9._-]{1,200}$/;
+// A plain file name that opens with a letter or digit: never "." or "..".
+const CHUNK_URI = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export function parsePushedPlaylist(text: string): PushedPlaylist {
   if (!/^\uFEFF?\s*#EXTM3U/.test(text)) throw new BadPlaylistError('not an HLS playlist: it must start with #EXTM3U');

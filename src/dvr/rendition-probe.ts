@@ -8,8 +8,23 @@ const CHUNKS_TO_PROBE = 2;
 /** Per process: renditions already probed enough, so the hot path skips Redis. */
 const done = new Set<string>();
 const running = new Set<string>();
+/** Probes under way, so a shutdown can wait for them instead of cutting them off mid-write. */
+const inflight = new Set<Promise<void>>();
 
-export async function probeRendition(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
+export function probeRendition(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
+  const probe = probeOnce(ctx, streamId, playlist, chunkId);
+  inflight.add(probe);
+  const forget = () => void inflight.delete(probe);
+  probe.then(forget, forget);
+  return probe;
+}
+
+/** Resolves once every probe started so far has ended (service shutdown, tests). */
+export async function probesSettled(): Promise<void> {
+  await Promise.allSettled([...inflight]);
+}
+
+async function probeOnce(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
   const key = `${ctx.keys.prefix}:${streamId}:${playlist}`;
   if (done.has(key) || running.has(key)) return;
   running.add(key);

@@ -23,7 +23,8 @@ export class ClipHls {
 
   /** `which` is 'master' or a rendition name. Null: no such clip or rendition. */
   async playlist(clientId: number, streamId: number, clipId: string, which: string): Promise<ServedPlaylist | null> {
-    const key = `${streamId}/${clipId}/${which}`;
+    // The owner is part of the key: a cached playlist must not answer under another client id.
+    const key = `${clientId}_${streamId}/${clipId}/${which}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       if ((await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { body: cached, final: true };
