@@ -1,12 +1,22 @@
 // Processor of the dvr-cleaner queue (a repeatable job): retires chunks that
-// slid out of each stream's window even when no new chunk arrives to do it.
+// slid out of each stream's window even when no new chunk arrives to do it,
+// and re-schedules the finalization of any recording clip whose window has
+// passed (a safety net: its own job is normally already on the way).
 import type { Context } from '../src/context.js';
+import { scheduleFinalize } from '../src/clips/finalize.js';
 import { trimStream } from '../src/dvr/streams.js';
+import type { Queues } from '../src/jobs/queues.js';
 
-export function cleanerProcessor(ctx: Context) {
+export function cleanerProcessor(ctx: Context, queues: Queues) {
   return async (): Promise<number> => {
     let removed = 0;
-    for (const id of await ctx.redis.smembers(ctx.keys.activeStreams)) removed += await trimStream(ctx, Number(id));
+    const overdue = ctx.clock.now() - ctx.config.finalizeGraceSeconds * 1000;
+    for (const id of (await ctx.redis.smembers(ctx.keys.activeStreams)).map(Number)) {
+      removed += await trimStream(ctx, id);
+      for (const clipId of await ctx.redis.zrangebyscore(ctx.keys.stream.recording(id), '-inf', overdue)) {
+        await scheduleFinalize(queues, id, clipId, 0);
+      }
+    }
     if (removed > 0) ctx.log.debug({ removed }, 'dvr cleaner retired chunks');
     return removed;
   };

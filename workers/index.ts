@@ -18,7 +18,7 @@ export async function startWorkers(ctx: Context, queues: Queues): Promise<Worker
   vod.on('failed', vodJobFailed(ctx));
   const workers = [
     new Worker(QUEUE_NAMES.finalize, finalizeProcessor(ctx, queues), { ...common, concurrency: 20 }),
-    new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(ctx), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(ctx, queues), { ...common, concurrency: 1 }),
     vod,
   ];
   for (const worker of workers) {

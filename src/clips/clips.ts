@@ -8,7 +8,7 @@ import { runScript } from '../redis/scripts.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
-import { clipReadyHooks } from './finalize.js';
+import { clipReadyHooks, scheduleFinalize } from './finalize.js';
 import { loadClip, parseClip, type ClipRecord, type ClipRendition } from './records.js';
 import { resolveClipWindow, type ClipRequest } from './rules.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
@@ -75,12 +75,14 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
   }
   const clip = (await loadClip(ctx, stream.id, id))!;
   if (detail === 'complete') {
-    await clipReadyHooks.run(ctx, queues, clip);
+    metrics.clipsFinalized.inc({ status: 'ready' });
+    // The clip exists now: a hook that fails (a queue hiccup) must not turn
+    // its creation into an error the producer would retry into a duplicate.
+    await clipReadyHooks.run(ctx, queues, clip).catch((err) =>
+      ctx.log.error({ err, clip_id: id }, 'a ready-clip hook failed; the clip itself is fine'),
+    );
   } else {
-    await queues.finalize.add('finalize', { streamId: stream.id, clipId: id }, {
-      jobId: `fin-${stream.id}-${id}`,
-      delay: Math.max(0, we - ctx.clock.now()),
-    });
+    await scheduleFinalize(queues, stream.id, id, we - ctx.clock.now());
   }
   return clip;
 }

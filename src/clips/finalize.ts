@@ -12,6 +12,11 @@ import { loadClip, type ClipRecord, type ClipStatus } from './records.js';
 
 export type FinalizeOutcome = ClipStatus | 'gone';
 
+/** One finalize job per clip: its id makes a second add a no-op. */
+export async function scheduleFinalize(queues: Queues, streamId: number, clipId: string, delayMs: number): Promise<void> {
+  await queues.finalize.add('finalize', { streamId, clipId }, { jobId: `fin-${streamId}-${clipId}`, delay: Math.max(0, delayMs) });
+}
+
 export async function finalizeClip(ctx: Context, queues: Queues, streamId: number, clipId: string): Promise<FinalizeOutcome> {
   const clip = await loadClip(ctx, streamId, clipId);
   if (!clip) return 'gone';

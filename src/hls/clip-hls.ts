@@ -4,6 +4,7 @@
 import type { Context } from '../context.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { loadClipChunks } from '../clips/chunks.js';
+import { loadRenditions } from '../dvr/renditions.js';
 import { loadClip, type ClipRecord } from '../clips/records.js';
 import { Lru } from '../util/lru.js';
 import { buildMasterPlaylist, buildMediaPlaylist } from './build.js';
@@ -69,15 +70,22 @@ export class ClipHls {
   }
 
   private async master(clip: ClipRecord): Promise<string> {
+    // A clip cut in the first second of a stream may predate the probe of
+    // its renditions: what the stream has learned since fills the gaps.
+    const incomplete = clip.renditions.some((r) => !r.codecs || !r.frameRate || !r.width);
+    const learned = incomplete ? await loadRenditions(this.ctx, clip.stream_id) : [];
     const variants = await Promise.all(
-      clip.renditions.map(async (r) => ({
-        uri: `rec_${clip.id}_${r.name}.m3u8`,
-        chunks: await this.chunksOf(clip, r.playlist),
-        codecs: r.codecs,
-        width: r.width,
-        height: r.height,
-        frameRate: r.frameRate,
-      })),
+      clip.renditions.map(async (r) => {
+        const later = learned.find((l) => l.playlist === r.playlist);
+        return {
+          uri: `rec_${clip.id}_${r.name}.m3u8`,
+          chunks: await this.chunksOf(clip, r.playlist),
+          codecs: r.codecs ?? later?.codecs,
+          width: r.width ?? later?.width,
+          height: r.height ?? later?.height,
+          frameRate: r.frameRate ?? later?.frameRate,
+        };
+      }),
     );
     return buildMasterPlaylist(variants);
   }
