@@ -29,7 +29,7 @@ function notFound(reply: FastifyReply): FastifyReply {
 export async function playbackRoutes(
   app: FastifyInstance, { ctx, mp4 }: { ctx: Context; mp4?: Mp4Handler },
 ): Promise<void> {
-  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range'] });
+  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'ETag', 'Retry-After'] });
   const clips = new ClipHls(ctx);
   const schema = { hide: true };
   // Viewer traffic is the busiest path of all: access lines only for problems.

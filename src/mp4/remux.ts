@@ -1,0 +1,148 @@
+// MPEG-TS chunks to MP4 by stream copy (never a re-encode). Every ffmpeg child
+// is registered while it runs, so shutdown can kill whatever is left, and each
+// one is killed (SIGKILL) at its timeout or when its signal aborts.
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import type { Logger } from 'pino';
+import type { ClipRecord } from '../clips/records.js';
+import type { Context } from '../context.js';
+import { loadClipChunks } from '../clips/chunks.js';
+import { metrics } from '../metrics.js';
+
+const STDERR_TAIL_LINES = 20;
+
+const INPUT_OPTIONS = ['-f', 'mpegts'];
+const OUTPUT_OPTIONS = [
+  // Picture and sound only: timed ID3 or other data tracks of the TS have no
+  // place in MP4 and would make the muxer fail.
+  '-map', '0:v?', '-map', '0:a?', '-dn', '-sn',
+  '-c', 'copy',
+  // TS carries AAC with ADTS headers; MP4 wants the AudioSpecificConfig.
+  '-bsf:a', 'aac_adtstoasc',
+  // The chunks carry the live stream's clock (and the mov muxer keeps it by
+  // default): shift every stream by the same amount so the earliest starts at
+  // 0. The same shift for all keeps audio and video in sync; a stream that
+  // started later in the source starts that much later in the file (an edit
+  // list), typically by less than one audio frame.
+  '-avoid_negative_ts', 'make_zero',
+  // moov before mdat, so a player can start before the download ends.
+  '-movflags', '+faststart',
+  '-f', 'mp4',
+];
+
+const running = new Set<ffmpeg.FfmpegCommand>();
+let started = 0;
+
+/** ffmpeg children of this process still running (remuxes of clips and VODs). */
+export function runningFfmpegCount(): number {
+  return running.size;
+}
+
+/** Remuxes this process has started, failed ones included (the remux histogram counts successes). */
+export function remuxesStarted(): number {
+  return started;
+}
+
+/** Kills every ffmpeg child this module started; for shutdown. */
+export function killAllFfmpeg(): void {
+  for (const command of running) command.kill('SIGKILL');
+}
+
+/**
+ * fluent-ffmpeg looks up the ffmpeg binary and lists its encoders (a child
+ * process) before its first command; doing that at boot keeps it off the
+ * first MP4 request, and says early when ffmpeg is missing.
+ */
+export function warmUpFfmpeg(log: Logger): void {
+  ffmpeg.getAvailableEncoders((err) => {
+    if (err) log.warn({ err: err.message }, 'ffmpeg is not usable: MP4 requests will fail until it is installed');
+  });
+}
+
+export class RemuxError extends Error {
+  constructor(message: string, readonly stderrTail: string[]) {
+    super(message);
+  }
+}
+
+function tail(stderr: string | null | undefined): string[] {
+  return (stderr ?? '').split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-STDERR_TAIL_LINES);
+}
+
+/** Remuxes an MPEG-TS byte stream (concatenated chunks) to an MP4 file with stream copy. */
+export async function remuxTsToMp4(
+  source: NodeJS.ReadableStream | string /* a .ts file path */,
+  outFile: string,
+  opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string },
+): Promise<void> {
+  const { signal, timeoutMs, log, clipId } = opts;
+  const began = performance.now();
+  started += 1;
+  try {
+    signal?.throwIfAborted();
+    await runFfmpeg(source, outFile, signal, timeoutMs);
+    metrics.remuxSeconds.observe((performance.now() - began) / 1000);
+    log.info({ clip_id: clipId, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
+  } catch (err) {
+    if (typeof source !== 'string') (source as Readable).destroy?.();
+    await rm(outFile, { force: true });
+    const stderr = err instanceof RemuxError ? err.stderrTail : [];
+    log.error({ clip_id: clipId, err: (err as Error).message, stderr }, 'remux to mp4 failed');
+    throw err;
+  }
+}
+
+function runFfmpeg(source: NodeJS.ReadableStream | string, outFile: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const command = ffmpeg(source as string, { stdoutLines: STDERR_TAIL_LINES * 2 })
+      .inputOptions(INPUT_OPTIONS)
+      .outputOptions(['-hide_banner', '-loglevel', 'warning', ...OUTPUT_OPTIONS])
+      .output(outFile);
+    let stopped: string | undefined;
+    const stop = (why: string) => {
+      stopped ??= why;
+      // Before 'start' there is no child yet; the 'start' handler kills it then.
+      if (running.has(command)) command.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => stop(`ffmpeg timed out after ${timeoutMs} ms`), timeoutMs);
+    const onAbort = () => stop('ffmpeg aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // fluent-ffmpeg reports an input stream error before its child has
+      // exited (it only sends SIGTERM): make sure nothing outlives us.
+      if (err && running.has(command)) command.kill('SIGKILL');
+      running.delete(command);
+      if (err) reject(err);
+      else resolve();
+    };
+    command.on('start', () => {
+      running.add(command);
+      if (stopped) command.kill('SIGKILL');
+    });
+    command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => settle(new RemuxError(stopped ?? err.message, tail(stderr))));
+    command.on('end', () => settle());
+    command.run();
+  });
+}
+
+/**
+ * Streams a clip rendition's chunk bytes from Redis in playlist order, one
+ * HGET at a time (so memory holds about one chunk), and errors if a chunk is
+ * missing. `playlist` is the rendition's internal playlist key
+ * (ClipRendition.playlist), as loadClipChunks takes it.
+ */
+export function clipTsStream(ctx: Context, clip: ClipRecord, playlist: string): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const refs = await loadClipChunks(ctx, clip, playlist);
+    if (refs.length === 0) throw new Error(`clip ${clip.id} holds no chunk of ${playlist}`);
+    for (const ref of refs) {
+      const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, ref.id), 'b');
+      if (!bytes || bytes.length === 0) throw new Error(`chunk ${ref.id} of clip ${clip.id} is missing from Redis`);
+      yield bytes;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
