@@ -22,6 +22,17 @@ export type Mp4Handler = (
   reply: FastifyReply, owner: { clientId: number; streamId: number }, clipId: string, which: string, query: Record<string, string>, range?: string,
 ) => Promise<FastifyReply>;
 
+/** `{client}_{stream}` of a playback URL. */
+function ownerOf(segment: string): { clientId: number; streamId: number } | null {
+  const owner = OWNER.exec(segment);
+  return owner ? { clientId: Number(owner[1]), streamId: Number(owner[2]) } : null;
+}
+
+function sendChunk(reply: FastifyReply, bytes: Buffer | null): FastifyReply {
+  if (!bytes) return notFound(reply);
+  return reply.header('content-type', 'video/mp2t').header('cache-control', CACHE_FOREVER).send(bytes);
+}
+
 function notFound(reply: FastifyReply): FastifyReply {
   return reply.status(404).header('cache-control', 'no-store').send({ message: 'Not found: the clip does not exist or has expired' });
 }
@@ -36,17 +47,12 @@ export async function playbackRoutes(
   const logLevel = 'warn' as const;
 
   app.get<{ Params: { owner: string; file: string }; Querystring: Record<string, string> }>('/rec/:owner/:file', { schema, logLevel }, async (request, reply) => {
-    const owner = OWNER.exec(request.params.owner);
+    const owner = ownerOf(request.params.owner);
     if (!owner) return notFound(reply);
-    const clientId = Number(owner[1]);
-    const streamId = Number(owner[2]);
+    const { clientId, streamId } = owner;
     const file = request.params.file;
     const chunk = CLIP_CHUNK.exec(file);
-    if (chunk) {
-      const bytes = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
-      if (!bytes) return notFound(reply);
-      return reply.header('content-type', 'video/mp2t').header('cache-control', CACHE_FOREVER).send(bytes);
-    }
+    if (chunk) return sendChunk(reply, await clips.chunk(clientId, streamId, chunk[1], chunk[2]));
     const named = CLIP_PLAYLIST.exec(file);
     if (!named) return notFound(reply);
     const [, clipId, which, ext] = named;
@@ -63,17 +69,12 @@ export async function playbackRoutes(
   });
 
   app.get<{ Params: { owner: string; file: string } }>('/live/:owner/:file', { schema, logLevel }, async (request, reply) => {
-    const owner = OWNER.exec(request.params.owner);
+    const owner = ownerOf(request.params.owner);
     if (!owner) return notFound(reply);
-    const clientId = Number(owner[1]);
-    const streamId = Number(owner[2]);
+    const { clientId, streamId } = owner;
     const file = request.params.file;
     const chunk = LIVE_CHUNK.exec(file);
-    if (chunk && CHUNK_ID.test(chunk[1])) {
-      const bytes = await liveChunk(ctx, clientId, streamId, chunk[1]);
-      if (!bytes) return notFound(reply);
-      return reply.header('content-type', 'video/mp2t').header('cache-control', CACHE_FOREVER).send(bytes);
-    }
+    if (chunk && CHUNK_ID.test(chunk[1])) return sendChunk(reply, await liveChunk(ctx, clientId, streamId, chunk[1]));
     const playlist = LIVE_FILE.exec(file);
     if (!playlist) return notFound(reply);
     const body = playlist[1] === 'master'

@@ -1,6 +1,16 @@
 // A least-recently-used map bounded by a total weight (entries or bytes).
 // Map keeps insertion order, so re-inserting on access makes the first key
 // the least recently used one.
+export interface LruOptions {
+  /** Told of every entry pushed out by the bound (not of delete()). */
+  onEvict?: (key: string) => void;
+  /**
+   * Keep the newest entry even when it alone is over the bound (its caller
+   * is about to use it); otherwise such a value is not kept at all.
+   */
+  keepNewest?: boolean;
+}
+
 export class Lru<V> {
   private readonly entries = new Map<string, { value: V; weight: number }>();
   private total = 0;
@@ -8,6 +18,7 @@ export class Lru<V> {
   constructor(
     private readonly maxWeight: number,
     private readonly weigh: (value: V) => number = () => 1,
+    private readonly options: LruOptions = {},
   ) {}
 
   get(key: string): V | undefined {
@@ -21,12 +32,13 @@ export class Lru<V> {
   set(key: string, value: V): void {
     this.delete(key);
     const weight = this.weigh(value);
-    if (weight > this.maxWeight) return;
+    if (weight > this.maxWeight && !this.options.keepNewest) return;
     this.entries.set(key, { value, weight });
     this.total += weight;
-    while (this.total > this.maxWeight) {
+    while (this.total > this.maxWeight && this.entries.size > (this.options.keepNewest ? 1 : 0)) {
       const oldest = this.entries.keys().next().value as string;
       this.delete(oldest);
+      this.options.onEvict?.(oldest);
     }
   }
 
@@ -35,6 +47,10 @@ export class Lru<V> {
     if (!entry) return;
     this.entries.delete(key);
     this.total -= entry.weight;
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()];
   }
 
   get weight(): number {
