@@ -28,14 +28,14 @@ fi
 
 # npm records what it installed in node_modules/.package-lock.json; a lockfile
 # newer than that record means the dependencies changed since.
-if [ -f package-lock.json ]; then
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "installing npm dependencies (npm ci)"
-    npm ci --no-audit --no-fund >&2
-  fi
-elif [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
+# `npm install`, not `npm ci`: it installs the lockfile's versions all the
+# same, and npm 11 refuses `npm ci` on lockfiles that lack other platforms'
+# optional packages (which it writes itself, depending on its settings).
+installed=node_modules/.package-lock.json
+if [ ! -f "$installed" ] || [ package.json -nt "$installed" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$installed" ]; }; then
   say "installing npm dependencies (npm install)"
   npm install --no-audit --no-fund >&2
+  touch "$installed"
 fi
 
 missing=()
