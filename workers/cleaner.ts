@@ -3,7 +3,7 @@
 // and re-schedules the finalization of any recording clip whose window has
 // passed (a safety net: its own job is normally already on the way).
 import type { Context } from '../src/context.js';
-import { scheduleFinalize } from '../src/clips/finalize.js';
+import { rescheduleFinalize } from '../src/clips/finalize.js';
 import { trimStream } from '../src/dvr/streams.js';
 import type { Queues } from '../src/jobs/queues.js';
 
@@ -12,9 +12,14 @@ export function cleanerProcessor(ctx: Context, queues: Queues) {
     let removed = 0;
     const overdue = ctx.clock.now() - ctx.config.finalizeGraceSeconds * 1000;
     for (const id of (await ctx.redis.smembers(ctx.keys.activeStreams)).map(Number)) {
-      removed += await trimStream(ctx, id);
-      for (const clipId of await ctx.redis.zrangebyscore(ctx.keys.stream.recording(id), '-inf', overdue)) {
-        await scheduleFinalize(queues, id, clipId, 0);
+      // One stream's trouble must not stop the pass for the others.
+      try {
+        removed += await trimStream(ctx, id);
+        for (const clipId of await ctx.redis.zrangebyscore(ctx.keys.stream.recording(id), '-inf', overdue)) {
+          await rescheduleFinalize(queues, id, clipId);
+        }
+      } catch (err) {
+        ctx.log.error({ err, stream_id: id }, 'dvr cleaner failed on a stream');
       }
     }
     if (removed > 0) ctx.log.debug({ removed }, 'dvr cleaner retired chunks');

@@ -9,7 +9,7 @@ import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
 import { clipReadyHooks, scheduleFinalize } from './finalize.js';
-import { loadClip, parseClip, type ClipRecord, type ClipRendition } from './records.js';
+import { loadClip, parseClip, toClipRenditions, type ClipRecord } from './records.js';
 import { resolveClipWindow, type ClipRequest } from './rules.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
 
@@ -30,10 +30,12 @@ export function newClipId(): string {
 export async function createClip(ctx: Context, queues: Queues, stream: StreamRecord, req: ClipRequest): Promise<ClipRecord> {
   const window = resolveClipWindow(req, stream.dvr_duration, ctx.clock.now());
   if (!stream.dvr_enabled) throw new ClipRefusedError('DVR is disabled for this stream: enable dvr_enabled to cut clips');
-  const renditions: ClipRendition[] = (await loadRenditions(ctx, stream.id)).map((r) => ({
-    name: r.name, playlist: r.playlist, width: r.width, height: r.height, frameRate: r.frameRate, codecs: r.codecs,
-  }));
-  if (renditions.length === 0) throw new ClipRefusedError('the stream has not delivered any chunk yet: push to its push_url first');
+  const renditions = toClipRenditions(await loadRenditions(ctx, stream.id));
+  // A clip reaching into the future may be made before the stream's first
+  // chunk (a scheduled clip): it learns its renditions when they appear.
+  if (renditions.length === 0 && (window.start + window.duration) * 1000 <= ctx.clock.now()) {
+    throw new ClipRefusedError('the stream has not delivered any chunk yet: push to its push_url first');
+  }
   const id = newClipId();
   const fields = {
     id,

@@ -1,34 +1,49 @@
-// Ends a clip's recording: once every rendition holds a chunk reaching the
-// end of the asked window, or the stream has been silent for the grace
-// period, the clip becomes ready (VOD playlists) and takes no more chunks.
+// Ends a clip's recording: once every rendition has moved past the end of
+// the asked window, or that end is a grace period behind us, the clip
+// becomes ready (VOD playlists) and takes no more chunks.
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { metrics } from '../metrics.js';
-import { loadStream } from '../dvr/streams.js';
+import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { runScript } from '../redis/scripts.js';
 import { failVideo } from '../vod/videos.js';
 import { loadClipChunks } from './chunks.js';
-import { loadClip, type ClipRecord, type ClipStatus } from './records.js';
+import { loadClip, resolveRenditions, type ClipRecord, type ClipStatus } from './records.js';
 
 export type FinalizeOutcome = ClipStatus | 'gone';
 
+const finalizeJobId = (streamId: number, clipId: string) => `fin-${streamId}-${clipId}`;
+
 /** One finalize job per clip: its id makes a second add a no-op. */
 export async function scheduleFinalize(queues: Queues, streamId: number, clipId: string, delayMs: number): Promise<void> {
-  await queues.finalize.add('finalize', { streamId, clipId }, { jobId: `fin-${streamId}-${clipId}`, delay: Math.max(0, delayMs) });
+  await queues.finalize.add('finalize', { streamId, clipId }, { jobId: finalizeJobId(streamId, clipId), delay: Math.max(0, delayMs) });
+}
+
+/** The cleaner's safety net: a clip overdue for finalization gets its job (back). */
+export async function rescheduleFinalize(queues: Queues, streamId: number, clipId: string): Promise<void> {
+  const job = await queues.finalize.getJob(finalizeJobId(streamId, clipId));
+  // A job that used up its attempts would block a new add with the same id.
+  if (job && (await job.isFailed())) await job.retry();
+  else if (!job) await scheduleFinalize(queues, streamId, clipId, 0);
 }
 
 export async function finalizeClip(ctx: Context, queues: Queues, streamId: number, clipId: string): Promise<FinalizeOutcome> {
-  const clip = await loadClip(ctx, streamId, clipId);
+  let clip = await loadClip(ctx, streamId, clipId);
   if (!clip) return 'gone';
+  if (clip.status === 'ready') {
+    // Run again after a failed attempt: the hooks (promotion, prebuild) are
+    // idempotent, and a hook that failed the first time must not be lost.
+    await clipReadyHooks.run(ctx, queues, clip);
+    return 'ready';
+  }
   if (clip.status !== 'recording') return clip.status;
+  if (clip.renditions.length === 0) clip = await resolveRenditions(ctx, clip);
   const now = ctx.clock.now();
-  const perRendition = await Promise.all(clip.renditions.map((r) => loadClipChunks(ctx, clip, r.playlist)));
-  const complete = perRendition.every((refs) => refs.length > 0 && refs[refs.length - 1].start + refs[refs.length - 1].durationMs >= clip.we);
-  if (!complete) {
-    if (now < clip.we) return 'recording';
-    const stream = await loadStream(ctx, streamId);
-    const lastChunk = Math.max(stream?.last_chunk_at ?? 0, clip.we);
-    if (stream && now - lastChunk < ctx.config.finalizeGraceSeconds * 1000) return 'recording';
+  const perRendition = await Promise.all(clip.renditions.map((r) => loadClipChunks(ctx, clip!, r.playlist)));
+  if (!(await everyRenditionPassed(ctx, clip, perRendition))) {
+    // A rendition that stopped (a dead rung, a gap, the encoder gone) must
+    // not hold the clip back: past the grace period it closes with what it has.
+    if (now < clip.we + ctx.config.finalizeGraceSeconds * 1000) return 'recording';
   }
   // Renditions that delivered nothing for this window are left out; a clip
   // with nothing at all has failed.
@@ -52,6 +67,20 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
     await failVideo(ctx, clip.video_id, 'the clip received no media: there is nothing to promote');
   }
   return status;
+}
+
+/** Whether each rendition's stream has moved past the end of the clip's window. */
+async function everyRenditionPassed(ctx: Context, clip: ClipRecord, perRendition: ChunkRef[][]): Promise<boolean> {
+  if (clip.renditions.length === 0) return false;
+  const latest = await Promise.all(
+    clip.renditions.map((r) => ctx.redis.zrange(ctx.keys.stream.index(clip.stream_id, r.playlist), -1, -1, 'WITHSCORES')),
+  );
+  return perRendition.every((refs, i) => {
+    const last = refs.at(-1);
+    if (last && last.start + last.durationMs >= clip.we) return true;
+    const newest = latest[i];
+    return newest.length === 2 && Number(newest[1]) >= clip.we;
+  });
 }
 
 type ReadyHook = (ctx: Context, queues: Queues, clip: ClipRecord) => Promise<void>;

@@ -1,5 +1,6 @@
 // Clip records as stored in Redis, and the clip as the API shows it.
 import type { Context } from '../context.js';
+import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 
 export type ClipStatus = 'recording' | 'ready' | 'failed';
 export const CLIP_ID = /^[a-z0-9]{16}$/;
@@ -105,4 +106,19 @@ export function viewClip(ctx: Context, clip: ClipRecord): ClipView {
     mp4_master: clipUrl(ctx, clip, 'master.mp4'),
     status: clip.status,
   };
+}
+
+export function toClipRenditions(renditions: RenditionInfo[]): ClipRendition[] {
+  return renditions.map((r) => ({
+    name: r.name, playlist: r.playlist, width: r.width, height: r.height, frameRate: r.frameRate, codecs: r.codecs,
+  }));
+}
+
+/** A clip scheduled before its stream's first chunk takes the renditions the stream has by now. */
+export async function resolveRenditions(ctx: Context, clip: ClipRecord): Promise<ClipRecord> {
+  if (clip.renditions.length > 0) return clip;
+  const renditions = toClipRenditions(await loadRenditions(ctx, clip.stream_id));
+  if (renditions.length === 0) return clip;
+  await ctx.redis.hset(ctx.keys.stream.clip(clip.stream_id, clip.id), 'renditions', JSON.stringify(renditions));
+  return { ...clip, renditions };
 }

@@ -1,6 +1,7 @@
 // Push ingest: the encoder PUTs chunks and playlists at its push URL. A chunk
 // enters the DVR once both its bytes and a playlist listing it are here
 // (ffmpeg may finish the playlist before the chunk it lists).
+import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { metrics } from '../metrics.js';
 import { runScript } from '../redis/scripts.js';
@@ -22,7 +23,10 @@ export async function streamForIngestKey(ctx: Context, key: string): Promise<Str
 
 export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: string, bytes: Buffer): Promise<void> {
   const base = ctx.keys.stream.tag(stream.id);
-  const chunkId = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
+  // A counter keeps ids unique; the random tail keeps them unguessable, so
+  // holding one chunk's URL tells nothing about another's.
+  const counter = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
+  const chunkId = counter + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
   const result = await runScript<CommitResult | null>(ctx.redis, 'storeChunk', base, [
     uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS,
   ]);

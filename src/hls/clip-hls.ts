@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { loadRenditions } from '../dvr/renditions.js';
-import { loadClip, type ClipRecord } from '../clips/records.js';
+import { loadClip, resolveRenditions, type ClipRecord } from '../clips/records.js';
 import { Lru } from '../util/lru.js';
 import { buildMasterPlaylist, buildMediaPlaylist } from './build.js';
 
@@ -13,13 +13,20 @@ export interface ServedPlaylist {
   body: string;
   /** true once the clip is ready: the text is final and may be cached long. */
   final: boolean;
+  /** unix seconds: caches must not keep it longer. */
+  expiration: number;
+}
+
+export interface ServedChunk {
+  bytes: Buffer;
+  expiration: number;
 }
 
 export class ClipHls {
-  private readonly cache: Lru<string>;
+  private readonly cache: Lru<{ body: string; expiration: number }>;
 
   constructor(private readonly ctx: Context) {
-    this.cache = new Lru<string>(ctx.config.playlistCacheEntries);
+    this.cache = new Lru(ctx.config.playlistCacheEntries);
   }
 
   /** `which` is 'master' or a rendition name. Null: no such clip or rendition. */
@@ -28,28 +35,29 @@ export class ClipHls {
     const key = `${clientId}_${streamId}/${clipId}/${which}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
-      if ((await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { body: cached, final: true };
+      if ((await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { ...cached, final: true };
       this.cache.delete(key);
       return null;
     }
-    const clip = await loadClip(this.ctx, streamId, clipId);
-    if (!clip || clip.client_id !== clientId || clip.status === 'failed') return null;
+    const found = await loadClip(this.ctx, streamId, clipId);
+    if (!found || found.client_id !== clientId || found.status === 'failed') return null;
+    const clip = await resolveRenditions(this.ctx, found);
     const body = which === 'master' ? await this.master(clip) : await this.media(clip, which);
     if (body === null) return null;
     const final = clip.status === 'ready';
-    if (final) this.cache.set(key, body);
-    return { body, final };
+    if (final) this.cache.set(key, { body, expiration: clip.expiration });
+    return { body, final, expiration: clip.expiration };
   }
 
   /** The chunk's bytes, if the clip is alive and belongs to this company. */
-  async chunk(clientId: number, streamId: number, clipId: string, chunkId: string): Promise<Buffer | null> {
+  async chunk(clientId: number, streamId: number, clipId: string, chunkId: string): Promise<ServedChunk | null> {
     const k = this.ctx.keys.stream;
-    const [[, owner], [, bytes]] = (await this.ctx.redis
+    const [[, [owner, expiration]], [, bytes]] = (await this.ctx.redis
       .pipeline()
-      .hget(k.clip(streamId, clipId), 'client_id')
+      .hmget(k.clip(streamId, clipId), 'client_id', 'expiration')
       .hgetBuffer(k.chunk(streamId, chunkId), 'b')
-      .exec()) as [[null, string | null], [null, Buffer | null]];
-    return owner === String(clientId) ? bytes : null;
+      .exec()) as [[null, (string | null)[]], [null, Buffer | null]];
+    return owner === String(clientId) && bytes ? { bytes, expiration: Number(expiration) } : null;
   }
 
   private chunksOf(clip: ClipRecord, playlist: string): Promise<ChunkRef[]> {

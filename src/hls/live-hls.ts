@@ -3,13 +3,8 @@
 import type { Context } from '../context.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
-import { loadStream, windowSeconds, type StreamRecord } from '../dvr/streams.js';
+import { findStream, windowSeconds, type StreamRecord } from '../dvr/streams.js';
 import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from './build.js';
-
-async function ownStream(ctx: Context, clientId: number, streamId: number): Promise<StreamRecord | null> {
-  const stream = await loadStream(ctx, streamId);
-  return stream && stream.client_id === clientId ? stream : null;
-}
 
 async function windowChunks(ctx: Context, stream: StreamRecord, playlist: string): Promise<ChunkRef[]> {
   const from = ctx.clock.now() - windowSeconds(stream) * 1000;
@@ -18,7 +13,7 @@ async function windowChunks(ctx: Context, stream: StreamRecord, playlist: string
 }
 
 export async function liveMaster(ctx: Context, clientId: number, streamId: number): Promise<string | null> {
-  const stream = await ownStream(ctx, clientId, streamId);
+  const stream = await findStream(ctx, clientId, streamId);
   if (!stream) return null;
   const renditions = await loadRenditions(ctx, streamId);
   // The last minute is enough to measure a live bitrate.
@@ -26,7 +21,7 @@ export async function liveMaster(ctx: Context, clientId: number, streamId: numbe
   const variants = await Promise.all(
     renditions.map(async (r: RenditionInfo) => ({
       uri: `${r.name}.m3u8`,
-      chunks: (await windowChunks(ctx, stream, r.playlist)).filter((c) => c.start >= recent),
+      chunks: parseChunkRefs(await ctx.redis.zrangebyscore(ctx.keys.stream.index(streamId, r.playlist), recent, '+inf', 'WITHSCORES')),
       codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, fallbackBandwidth: r.bandwidth,
     })),
   );
@@ -34,7 +29,7 @@ export async function liveMaster(ctx: Context, clientId: number, streamId: numbe
 }
 
 export async function liveMedia(ctx: Context, clientId: number, streamId: number, name: string): Promise<string | null> {
-  const stream = await ownStream(ctx, clientId, streamId);
+  const stream = await findStream(ctx, clientId, streamId);
   if (!stream) return null;
   const rendition = (await loadRenditions(ctx, streamId)).find((r) => r.name === name);
   if (!rendition) return null;

@@ -15,7 +15,7 @@ declare module 'fastify' {
 }
 
 const FILE = /^[A-Za-z0-9._-]{1,200}$/;
-const CHUNK_EXT = /\.(ts|m4s|mp4|aac)$/;
+const CHUNK_EXT = /\.ts$/;
 type IngestRequest = FastifyRequest<{ Params: { key: string; file: string }; Body: Buffer }>;
 
 export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context }): Promise<void> {
@@ -42,7 +42,9 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context
       if (body.length === 0) throw new HttpError(400, 'empty chunk');
       await ingestChunk(ctx, stream, file, body);
     } else {
-      throw new HttpError(415, 'push .m3u8 playlists and .ts (or .m4s/.mp4) chunks only');
+      // fMP4 (.m4s chunks with an .mp4 init segment) is not supported yet:
+      // better refused than stored into clips that cannot play.
+      throw new HttpError(415, 'push .m3u8 playlists and MPEG-TS .ts chunks (fMP4 is not supported yet: drop -hls_segment_type fmp4)');
     }
     return reply.status(204).send();
   };

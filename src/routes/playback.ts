@@ -28,9 +28,15 @@ function ownerOf(segment: string): { clientId: number; streamId: number } | null
   return owner ? { clientId: Number(owner[1]), streamId: Number(owner[2]) } : null;
 }
 
-function sendChunk(reply: FastifyReply, bytes: Buffer | null): FastifyReply {
+function sendChunk(reply: FastifyReply, bytes: Buffer | null, cacheControl: string | null = CACHE_FOREVER): FastifyReply {
   if (!bytes) return notFound(reply);
-  return reply.header('content-type', 'video/mp2t').header('cache-control', CACHE_FOREVER).send(bytes);
+  return reply.header('content-type', 'video/mp2t').header('cache-control', cacheControl ?? CACHE_FOREVER).send(bytes);
+}
+
+/** Long-lived, but never past the clip's expiration: then it must answer 404. */
+function cacheUntil(expiration: number, immutable: boolean): string {
+  const seconds = Math.max(0, Math.min(31536000, Math.floor(expiration - Date.now() / 1000)));
+  return `public, max-age=${seconds}${immutable ? ', immutable' : ''}`;
 }
 
 function notFound(reply: FastifyReply): FastifyReply {
@@ -52,7 +58,10 @@ export async function playbackRoutes(
     const { clientId, streamId } = owner;
     const file = request.params.file;
     const chunk = CLIP_CHUNK.exec(file);
-    if (chunk) return sendChunk(reply, await clips.chunk(clientId, streamId, chunk[1], chunk[2]));
+    if (chunk) {
+      const served = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
+      return sendChunk(reply, served?.bytes ?? null, served && cacheUntil(served.expiration, true));
+    }
     const named = CLIP_PLAYLIST.exec(file);
     if (!named) return notFound(reply);
     const [, clipId, which, ext] = named;
@@ -64,7 +73,7 @@ export async function playbackRoutes(
     if (!playlist) return notFound(reply);
     return reply
       .header('content-type', M3U8)
-      .header('cache-control', playlist.final ? CACHE_FINAL_PLAYLIST : CACHE_CHANGING)
+      .header('cache-control', playlist.final ? cacheUntil(playlist.expiration, false) : CACHE_CHANGING)
       .send(playlist.body);
   });
 

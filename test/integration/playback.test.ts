@@ -9,7 +9,7 @@ import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 const run = promisify(execFile);
 let h: Harness;
 let stream: StreamView;
-let clip: { id: string; hls_master: string; renditions: string[] };
+let clip: { id: string; hls_master: string; renditions: string[]; expiration: number };
 let owner: string;
 
 beforeAll(async () => {
@@ -35,13 +35,23 @@ const attrs = (line: string) => Object.fromEntries(
   [...line.matchAll(/([A-Z-]+)=("[^"]*"|[^,]*)/g)].map(([, k, v]) => [k, v.replace(/^"|"$/g, '')]),
 );
 
+/** A cache lifetime as long as the clip lives, and not a second longer. */
+function expectCachedUntilExpiry(header: string | undefined, suffix: string): void {
+  const match = /^public, max-age=(\d+)(.*)$/.exec(header ?? '');
+  expect(match, header).not.toBeNull();
+  const left = clip.expiration - Math.floor(Date.now() / 1000);
+  expect(Number(match![1])).toBeGreaterThan(left - 5);
+  expect(Number(match![1])).toBeLessThanOrEqual(left);
+  expect(match![2]).toBe(suffix);
+}
+
 describe('clip playlists', () => {
-  it('serve HLS with its content type and a long cache once the clip is ready', async () => {
+  it('serve HLS with its content type, cacheable until the clip expires once it is ready', async () => {
     for (const url of [clip.hls_master, media('media_2_480')]) {
       const res = await h.get(url);
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('application/vnd.apple.mpegurl');
-      expect(res.headers['cache-control']).toBe('public, max-age=86400');
+      expectCachedUntilExpiry(res.headers['cache-control'] as string, '');
       expect(res.body.startsWith('#EXTM3U\n')).toBe(true);
     }
   });
@@ -94,12 +104,12 @@ describe('clip playlists', () => {
     expect(targets.size).toBe(1);
   });
 
-  it('chunks are MPEG-TS with a long, immutable cache', async () => {
+  it('chunks are MPEG-TS, immutable and cacheable until the clip expires', async () => {
     const uri = chunkLines((await h.get(media('media_1_240'))).body)[0];
     const res = await h.get(new URL(uri, clip.hls_master).href);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('video/mp2t');
-    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expectCachedUntilExpiry(res.headers['cache-control'] as string, ', immutable');
     expect(res.rawPayload[0]).toBe(0x47);
   });
 

@@ -15,7 +15,11 @@ local function commit(base, uri, now, grace)
   -- rendition gave the same (epoch, sequence); else right after this
   -- rendition's previous chunk; else arrival minus duration.
   local slot = base .. ':slot:' .. l.epoch .. ':' .. l.seq
-  local start = tonumber(l.pdt or redis.call('GET', slot) or '')
+  local pdt = tonumber(l.pdt)
+  -- An encoder clock far off the wall clock would empty the DVR or stall
+  -- clips: such a program date time is ignored.
+  if pdt and (pdt > now + 10000 or pdt < now - l.dur - 60000) then pdt = nil end
+  local start = pdt or tonumber(redis.call('GET', slot) or '')
   if not start then
     local prev = redis.call('HGET', base .. ':pltime', l.pl)
     if prev then
@@ -35,7 +39,11 @@ local function commit(base, uri, now, grace)
   local index = base .. ':i:' .. l.pl
   redis.call('ZADD', index, start, member)
   local window = window_ms(base)
-  redis.call('PEXPIREAT', ckey, math.max(start + l.dur, now) + window + grace)
+  -- The window retires the chunk explicitly (trim_index); this TTL is only
+  -- the backstop. It outlasts the window by the longest clip expiration
+  -- (4 h), so neither a window raised later (dvr_duration spans at most 4 h)
+  -- nor a cleaner running late can drop a chunk a clip still needs.
+  redis.call('PEXPIREAT', ckey, math.max(start + l.dur, now) + window + 4 * 3600000 + grace)
   redis.call('HSET', base .. ':meta', 'last_chunk_at', now)
   -- The largest chunk so far bounds every clip's EXT-X-TARGETDURATION.
   local rounded = math.floor(l.dur / 1000 + 0.5)

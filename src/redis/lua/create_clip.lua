@@ -44,6 +44,7 @@ end
 fields['ws'] = ws
 fields['we'] = we
 fields['expires_ms'] = expires
+complete = complete and #playlists > 0
 fields['status'] = complete and 'ready' or 'recording'
 if complete then fields['tdur'] = redis.call('HGET', base .. ':meta', 'tdur') or fields['tdur'] end
 for k, v in pairs(fields) do redis.call('HSET', ckey, k, v) end

@@ -11,6 +11,7 @@ redis.call('ZREM', base .. ':recording', clip_id)
 if not span then return 0 end
 local s = split(span)
 local ws, we = tonumber(s[1]), tonumber(s[2])
+local others = live_spans(base, now, clip_id)
 for _, pl in ipairs(cjson.decode(ARGV[4])) do
   local archive = base .. ':a:' .. pl
   local for_each = redis.call('ZRANGEBYSCORE', archive, ws - 600000, '(' .. we, 'WITHSCORES')
@@ -18,7 +19,7 @@ for _, pl in ipairs(cjson.decode(ARGV[4])) do
     local member, start = for_each[j], tonumber(for_each[j + 1])
     local finish = start + tonumber(split(member)[2])
     if finish > ws then
-      local until_ms = needed_until(base, start, finish, now, clip_id)
+      local until_ms = needed_until(others, start, finish)
       if until_ms > now then
         redis.call('ZADD', base .. ':ax:' .. pl, until_ms, member)
         redis.call('PEXPIREAT', chunk_key(base, split(member)[1]), until_ms)

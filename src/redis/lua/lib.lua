@@ -26,26 +26,35 @@ local function window_ms(base)
   return seconds * 1000
 end
 
--- Until when some unexpired clip (other than `except`) covers [start, finish).
-local function needed_until(base, start, finish, now, except)
-  local spans = redis.call('HGETALL', base .. ':spans')
-  local until_ms = 0
-  for i = 1, #spans, 2 do
-    if spans[i] ~= except then
-      local s = split(spans[i + 1])
-      local ws, we, exp = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
-      if exp > now and ws < finish and we > start and exp > until_ms then until_ms = exp end
+-- The spans of unexpired clips (other than `except`), read once per script:
+-- a list of {ws, we, expires}.
+local function live_spans(base, now, except)
+  local raw = redis.call('HGETALL', base .. ':spans')
+  local spans = {}
+  for i = 1, #raw, 2 do
+    if raw[i] ~= except then
+      local s = split(raw[i + 1])
+      local exp = tonumber(s[3])
+      if exp > now then spans[#spans + 1] = { tonumber(s[1]), tonumber(s[2]), exp } end
     end
+  end
+  return spans
+end
+
+-- Until when some clip of `spans` covers [start, finish) (0: none does).
+local function needed_until(spans, start, finish)
+  local until_ms = 0
+  for _, s in ipairs(spans) do
+    if s[1] < finish and s[2] > start and s[3] > until_ms then until_ms = s[3] end
   end
   return until_ms
 end
 
 -- A chunk leaves the window: into the archive if a clip needs it, else gone.
-local function retire(base, pl, member, start, now)
+local function retire(base, pl, member, start, spans)
   local parts = split(member)
-  local finish = start + tonumber(parts[2])
-  local until_ms = needed_until(base, start, finish, now, nil)
-  if until_ms > now then
+  local until_ms = needed_until(spans, start, start + tonumber(parts[2]))
+  if until_ms > 0 then
     redis.call('ZADD', base .. ':a:' .. pl, start, member)
     redis.call('ZADD', base .. ':ax:' .. pl, until_ms, member)
     redis.call('PEXPIREAT', chunk_key(base, parts[1]), until_ms)
@@ -60,11 +69,12 @@ local function trim_index(base, pl, now, window)
   local cutoff = now - window
   -- Scores are start times: a chunk ending before the cutoff started before it.
   local old = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'WITHSCORES')
-  local removed = 0
+  local removed, spans = 0, nil
   for j = 1, #old, 2 do
     local member, start = old[j], tonumber(old[j + 1])
     if start + tonumber(split(member)[2]) <= cutoff then
-      retire(base, pl, member, start, now)
+      spans = spans or live_spans(base, now, nil)
+      retire(base, pl, member, start, spans)
       redis.call('ZREM', index, member)
       removed = removed + 1
     end
@@ -72,7 +82,7 @@ local function trim_index(base, pl, now, window)
   return removed
 end
 
--- Forget archived chunks no clip needs any more (their bytes expired already).
+-- Forget archived chunks no clip needs any more (their keys are expiring now).
 local function sweep_archive(base, pl, now)
   local ax = base .. ':ax:' .. pl
   local gone = redis.call('ZRANGEBYSCORE', ax, '-inf', now)

@@ -8,6 +8,16 @@ for _, pl in ipairs(cjson.decode(ARGV[3])) do
   removed = removed + trim_index(base, pl, now, window)
   removed = removed + sweep_archive(base, pl, now)
 end
+-- Listings whose chunk never came, and uploads no playlist ever listed
+-- (their bytes expired after the grace period), are forgotten.
+local listed = redis.call('HGETALL', base .. ':listed')
+for i = 1, #listed, 2 do
+  if tonumber(cjson.decode(listed[i + 1]).at or 0) < now - 600000 then redis.call('HDEL', base .. ':listed', listed[i]) end
+end
+local uploaded = redis.call('HGETALL', base .. ':uploaded')
+for i = 1, #uploaded, 2 do
+  if redis.call('EXISTS', chunk_key(base, uploaded[i + 1])) == 0 then redis.call('HDEL', base .. ':uploaded', uploaded[i]) end
+end
 for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
   redis.call('HDEL', base .. ':spans', clip_id)
   redis.call('ZREM', base .. ':recording', clip_id)
