@@ -66,6 +66,8 @@ export interface PushOptions {
   to: number;
   /** Set the clock here (unix ms) first: the first chunk pushed starts at this time. */
   startAt?: number;
+  /** Which renditions to push (default all three): leave one out to play a rung that died. */
+  renditions?: number[];
   /** Push master.m3u8 after the first round (default true), as ffmpeg's -master_pl_name does. */
   master?: boolean;
 }
@@ -269,13 +271,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
    * rendition PUT the chunk and then that rendition's media playlist. The
    * master playlist follows the first round.
    */
-  const pushLadder: Harness['pushLadder'] = async (stream, { from, to, startAt, master = true }) => {
+  const pushLadder: Harness['pushLadder'] = async (stream, { from, to, startAt, master = true, renditions = LADDER_RENDITIONS }) => {
     if (startAt !== undefined) clock.set(startAt);
     const start = clock.now();
     const chunks = ladder();
     for (let i = from; i <= to; i++) {
       clock.advance(chunks[0][i].durationMs);
-      for (const v of LADDER_RENDITIONS) {
+      for (const v of renditions) {
         await pushOk(stream, chunks[v][i].file, fixtureChunkBytes(v, i));
         await pushOk(stream, `stream_${v}.m3u8`, livePlaylist(v, i));
       }
