@@ -1,6 +1,6 @@
 // Creating, listing and expiring clips. A clip is cut by reference (see
-// create_clip.lua): it costs a few hundred bytes per chunk reference, never
-// a copy of media.
+// create_clip.lua): it records the span it covers, a couple of kilobytes
+// whatever its length, and never copies media.
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
@@ -9,8 +9,8 @@ import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
 import { clipReadyHooks, scheduleFinalize } from './finalize.js';
-import { loadClip, parseClip, toClipRenditions, type ClipRecord } from './records.js';
-import { resolveClipWindow, type ClipRequest } from './rules.js';
+import { loadClip, parseClip, toClipRenditions, type ClipRecord, type ClipRendition } from './records.js';
+import { resolveClipWindow, type ClipRequest, type ClipWindow } from './rules.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
 
 export class ClipRefusedError extends Error {}
@@ -50,9 +50,9 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
     renditions: JSON.stringify(renditions),
     tdur: String(Math.max(stream.tdur, 1)),
   };
-  const base = ctx.keys.stream.tag(stream.id);
   const ws = window.start * 1000;
   const we = (window.start + window.duration) * 1000;
+  const base = ctx.keys.stream.tag(stream.id);
   const [outcome, detail] = await runScript<[string, string]>(ctx.redis, 'createClip', base, [
     id, ctx.clock.now(), ws, we, window.expiration * 1000,
     JSON.stringify(renditions.map((r) => r.playlist)), JSON.stringify(fields),
@@ -64,17 +64,9 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
         : 'the DVR holds no chunk for the requested range',
     );
   }
-  // Allocated once the clip exists, so a refused request leaves no trace.
-  const videoId = window.vod_required ? await ctx.redis.incr(ctx.keys.videoSeq) : null;
-  if (videoId !== null) await ctx.redis.hset(ctx.keys.stream.clip(stream.id, id), 'video_id', String(videoId));
+  if (window.vod_required) await attachVideo(ctx, stream, id, window, fields.created_at, renditions);
   metrics.clipsCreated.inc();
   ctx.log.info({ clip_id: id, stream_id: stream.id, start: window.start, duration: window.duration, state: detail }, 'clip created');
-  if (videoId !== null) {
-    // Before the clip can be finalized: its promotion needs the record.
-    await createPendingVideo(ctx, stream, {
-      videoId, clipId: id, start: window.start, duration: window.duration, createdAt: fields.created_at, renditions,
-    });
-  }
   const clip = (await loadClip(ctx, stream.id, id))!;
   if (detail === 'complete') {
     metrics.clipsFinalized.inc({ status: 'ready' });
@@ -84,9 +76,32 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
       ctx.log.error({ err, clip_id: id }, 'a ready-clip hook failed; the clip itself is fine'),
     );
   } else {
-    await scheduleFinalize(queues, stream.id, id, we - ctx.clock.now());
+    // Should this fail, the cleaner schedules it once the clip is overdue.
+    await scheduleFinalize(queues, stream.id, id, we - ctx.clock.now()).catch((err) =>
+      ctx.log.error({ err, clip_id: id }, 'scheduling the finalization failed; the cleaner will retry it'),
+    );
   }
   return clip;
+}
+
+/**
+ * The VOD record of a vod_required clip, made once the clip exists (so a
+ * refused request uses no video id) and before anything can finalize it. If
+ * this fails the clip is taken back: the request fails whole, and a retry by
+ * the producer makes no duplicate.
+ */
+async function attachVideo(
+  ctx: Context, stream: StreamRecord, clipId: string, window: ClipWindow, createdAt: string, renditions: ClipRendition[],
+): Promise<void> {
+  try {
+    const videoId = await ctx.redis.incr(ctx.keys.videoSeq);
+    await createPendingVideo(ctx, stream, { videoId, clipId, start: window.start, duration: window.duration, createdAt, renditions });
+    await ctx.redis.hset(ctx.keys.stream.clip(stream.id, clipId), 'video_id', String(videoId));
+  } catch (err) {
+    await runScript(ctx.redis, 'deleteClip', ctx.keys.stream.tag(stream.id), [clipId, ctx.clock.now(), JSON.stringify(renditions.map((r) => r.playlist))])
+      .catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function listClips(ctx: Context, streamId: number): Promise<ClipRecord[]> {

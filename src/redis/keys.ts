@@ -46,7 +46,7 @@ export interface StreamKeys {
   chunkSeq(streamId: number): string;
   /** hash {b: bytes}; its TTL is the window, or the clips that need it once archived */
   chunk(streamId: number, chunkId: string): string;
-  /** zset per rendition: score chunk start ms, member "id|durMs|size|discSeq|disc" */
+  /** zset per rendition: score chunk start ms, member "id|durMs|size|discSeq|disc|n" */
   index(streamId: number, playlist: string): string;
   /** the same, for chunks out of the window that clips still need */
   archive(streamId: number, playlist: string): string;

@@ -1,4 +1,4 @@
--- KEYS: none (all keys derive from ARGV[1], the stream's tagged prefix)
+-- KEYS[1]: the stream's meta key, for cluster routing only (keys derive from ARGV[1])
 -- ARGV: base, uri, chunkId, bytes, now, graceMs
 local base, uri, id, now, grace = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
 local ckey = chunk_key(base, id)
