@@ -115,15 +115,25 @@ async function main(): Promise<void> {
     const clip60 = await creation('create 60 s clip', 60, 300, (i) => nowS() - 3000 + (i % 600));
     await creation('create 4 h clip ', 14400 - 200, 30, () => nowS() - 14400 + 100);
 
-    const memory = async () => Number(/used_memory:(\d+)/.exec(await ctx.redis.info('memory'))![1]);
-    const before = await memory();
+    // What 100 clips add: their own records, plus what they add to the
+    // stream's span and clip lists (MEMORY USAGE, exact), and the server's
+    // used_memory delta for comparison (noisy: allocator, other keys).
+    const streamKeys = [`${ctx.keys.stream.tag(created.id)}:spans`, ctx.keys.stream.clips(created.id)];
+    const usage = async (keys: string[]) =>
+      (await Promise.all(keys.map((k) => ctx.redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0') as Promise<number | null>)))
+        .reduce<number>((sum, n) => sum + (n ?? 0), 0);
+    const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await ctx.redis.info('memory'))![1]);
+    const [streamBefore, serverBefore] = [await usage(streamKeys), await usedMemory()];
     const base = nowS() - 2000;
+    const made: string[] = [];
     for (let i = 0; i < 100; i++) {
       const res = await request(port, 'PUT', clipUrl, auth, JSON.stringify({ duration: 60, start: base + (i % 10) }));
       if (res.status !== 200) throw new Error(`clip creation answered ${res.status}`);
+      made.push(ctx.keys.stream.clip(created.id, JSON.parse(res.body.toString()).id));
     }
-    const added = (await memory()) - before;
-    console.log(`100 overlapping 60 s clips added ${(added / 1024).toFixed(0)} KiB of Redis memory (${(added / 100).toFixed(0)} B per clip; target < 1 MiB in all)`);
+    const added = (await usage(made)) + (await usage(streamKeys)) - streamBefore;
+    const serverAdded = (await usedMemory()) - serverBefore;
+    console.log(`100 overlapping 60 s clips added ${(added / 1024).toFixed(0)} KiB to Redis (${(added / 100).toFixed(0)} B per clip; target < 1 MiB in all); used_memory moved by ${(serverAdded / 1024).toFixed(0)} KiB`);
 
     const owner = new URL(clip60.hls_master).pathname.split('/')[2];
     const master = `/rec/${owner}/rec_${clip60.id}_master.m3u8`;

@@ -11,6 +11,8 @@ export interface StreamRecord {
   dvr_enabled: boolean;
   dvr_duration: number;
   stream_key: string;
+  /** The secret in the live playback URL: stream ids are sequential, so guessable. */
+  play_key: string;
   created_at: string;
   /** Largest target duration the encoder declared, seconds. */
   tdur: number;
@@ -46,6 +48,7 @@ function parseRecord(raw: Record<string, string>): StreamRecord | null {
     dvr_enabled: raw.dvr_enabled === '1',
     dvr_duration: Number(raw.dvr_duration),
     stream_key: raw.stream_key,
+    play_key: raw.play_key,
     created_at: raw.created_at,
     tdur: Number(raw.tdur ?? 0),
     last_chunk_at: raw.last_chunk_at ? Number(raw.last_chunk_at) : null,
@@ -72,6 +75,7 @@ export async function createStream(ctx: Context, clientId: number, input: Stream
     dvr_enabled: input.dvr_enabled === false ? '0' : '1',
     dvr_duration: String(input.dvr_duration ?? 3600),
     stream_key: streamKey,
+    play_key: randomBytes(12).toString('base64url'),
     created_at: new Date(ctx.clock.now()).toISOString(),
   };
   // The record first: an index entry never points at a missing stream.
@@ -163,7 +167,7 @@ export async function viewStream(ctx: Context, stream: StreamRecord): Promise<St
     dvr_duration: stream.dvr_duration,
     push_url: `${base}/ingest/${stream.stream_key}/`,
     live: stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= liveFor,
-    hls_url: `${base}/live/${stream.client_id}_${stream.id}/master.m3u8`,
+    hls_url: `${base}/live/${stream.client_id}_${stream.id}/${stream.play_key}/master.m3u8`,
     renditions: renditions.map(({ playlist: _playlist, ...rest }) => rest),
     dvr_range: await dvrRange(ctx, stream, renditions.map((r) => r.playlist)),
     created_at: stream.created_at,

@@ -12,8 +12,14 @@ async function windowChunks(ctx: Context, stream: StreamRecord, playlist: string
   return parseChunkRefs(reply);
 }
 
-export async function liveMaster(ctx: Context, clientId: number, streamId: number): Promise<string | null> {
+/** The stream, if the owner and the play key of the URL are its own. */
+async function playable(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<StreamRecord | null> {
   const stream = await findStream(ctx, clientId, streamId);
+  return stream && stream.play_key === playKey ? stream : null;
+}
+
+export async function liveMaster(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<string | null> {
+  const stream = await playable(ctx, clientId, streamId, playKey);
   if (!stream) return null;
   const renditions = await loadRenditions(ctx, streamId);
   // The last minute is enough to measure a live bitrate.
@@ -28,8 +34,8 @@ export async function liveMaster(ctx: Context, clientId: number, streamId: numbe
   return buildMasterPlaylist(variants);
 }
 
-export async function liveMedia(ctx: Context, clientId: number, streamId: number, name: string): Promise<string | null> {
-  const stream = await findStream(ctx, clientId, streamId);
+export async function liveMedia(ctx: Context, clientId: number, streamId: number, playKey: string, name: string): Promise<string | null> {
+  const stream = await playable(ctx, clientId, streamId, playKey);
   if (!stream) return null;
   const rendition = (await loadRenditions(ctx, streamId)).find((r) => r.name === name);
   if (!rendition) return null;
@@ -44,12 +50,12 @@ export async function liveMedia(ctx: Context, clientId: number, streamId: number
   });
 }
 
-export async function liveChunk(ctx: Context, clientId: number, streamId: number, chunkId: string): Promise<Buffer | null> {
+export async function liveChunk(ctx: Context, clientId: number, streamId: number, playKey: string, chunkId: string): Promise<Buffer | null> {
   const k = ctx.keys.stream;
-  const [[, owner], [, bytes]] = (await ctx.redis
+  const [[, [owner, key]], [, bytes]] = (await ctx.redis
     .pipeline()
-    .hget(k.meta(streamId), 'client_id')
+    .hmget(k.meta(streamId), 'client_id', 'play_key')
     .hgetBuffer(k.chunk(streamId, chunkId), 'b')
-    .exec()) as [[null, string | null], [null, Buffer | null]];
-  return owner === String(clientId) ? bytes : null;
+    .exec()) as [[null, (string | null)[]], [null, Buffer | null]];
+  return owner === String(clientId) && key === playKey ? bytes : null;
 }

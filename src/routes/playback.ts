@@ -12,6 +12,7 @@ const CLIP_PLAYLIST = /^rec_([a-z0-9]{16})_(master|media_[0-9]{1,3}_[0-9]{1,5})\
 const CLIP_CHUNK = /^rec_([a-z0-9]{16})_([0-9a-z]{1,13})\.ts$/;
 const LIVE_FILE = /^(master|media_[0-9]{1,3}_[0-9]{1,5})\.m3u8$/;
 const LIVE_CHUNK = /^([0-9a-z]{1,13})\.ts$/;
+const PLAY_KEY = /^[A-Za-z0-9_-]{16}$/;
 
 export const CACHE_FOREVER = 'public, max-age=31536000, immutable';
 export const CACHE_FINAL_PLAYLIST = 'public, max-age=86400';
@@ -77,18 +78,19 @@ export async function playbackRoutes(
       .send(playlist.body);
   });
 
-  app.get<{ Params: { owner: string; file: string } }>('/live/:owner/:file', { schema, logLevel }, async (request, reply) => {
+  app.get<{ Params: { owner: string; key: string; file: string } }>('/live/:owner/:key/:file', { schema, logLevel }, async (request, reply) => {
     const owner = ownerOf(request.params.owner);
-    if (!owner) return notFound(reply);
+    const key = request.params.key;
+    if (!owner || !PLAY_KEY.test(key)) return notFound(reply);
     const { clientId, streamId } = owner;
     const file = request.params.file;
     const chunk = LIVE_CHUNK.exec(file);
-    if (chunk && CHUNK_ID.test(chunk[1])) return sendChunk(reply, await liveChunk(ctx, clientId, streamId, chunk[1]));
+    if (chunk && CHUNK_ID.test(chunk[1])) return sendChunk(reply, await liveChunk(ctx, clientId, streamId, key, chunk[1]));
     const playlist = LIVE_FILE.exec(file);
     if (!playlist) return notFound(reply);
     const body = playlist[1] === 'master'
-      ? await liveMaster(ctx, clientId, streamId)
-      : await liveMedia(ctx, clientId, streamId, playlist[1]);
+      ? await liveMaster(ctx, clientId, streamId, key)
+      : await liveMedia(ctx, clientId, streamId, key, playlist[1]);
     if (body === null) return notFound(reply);
     return reply.header('content-type', M3U8).header('cache-control', CACHE_CHANGING).send(body);
   });

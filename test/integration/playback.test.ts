@@ -130,6 +130,8 @@ describe('bad playback URLs', () => {
     const id = clip.id;
     const chunk = chunkLines((await h.get(media('media_1_240'))).body)[0];
     expect((await h.get(`/rec/${owner}/${chunk}`)).statusCode).toBe(200);
+    const playKey = new URL(stream.hls_url).pathname.split('/')[3];
+    expect((await h.get(`/live/${owner}/${playKey}/master.m3u8`)).statusCode).toBe(200);
     const urls = [
       `/rec/abc/rec_${id}_master.m3u8`,
       `/rec/0_${stream.id}/rec_${id}_master.m3u8`,
@@ -151,11 +153,14 @@ describe('bad playback URLs', () => {
       `/rec/${h.company.client_id + 1}_${stream.id}/rec_${id}_master.m3u8`,
       `/rec/${h.company.client_id + 1}_${stream.id}/rec_${id}_media_2_480.m3u8`,
       `/rec/${h.company.client_id + 1}_${stream.id}/${chunk}`,
-      `/live/abc/master.m3u8`,
-      `/live/${owner}/media_1_240.m3u8.x`,
-      `/live/${owner}/media_9_999.m3u8`,
-      `/live/${owner}/${'Z'.repeat(5)}.ts`,
-      `/live/${h.company.client_id}_${stream.id + 1000}/master.m3u8`,
+      `/live/abc/${playKey}/master.m3u8`,
+      `/live/${owner}/${playKey}/media_1_240.m3u8.x`,
+      `/live/${owner}/${playKey}/media_9_999.m3u8`,
+      `/live/${owner}/${playKey}/${'Z'.repeat(5)}.ts`,
+      `/live/${h.company.client_id}_${stream.id + 1000}/${playKey}/master.m3u8`,
+      // The play key is the secret of the live URL: a wrong one is a stranger.
+      `/live/${owner}/${'A'.repeat(16)}/master.m3u8`,
+      `/live/${owner}/master.m3u8`,
     ];
     for (const url of urls) {
       const res = await h.get(url);

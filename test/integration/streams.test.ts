@@ -30,7 +30,7 @@ describe('POST /streaming/streams', () => {
       live: false,
       renditions: [],
       dvr_range: null,
-      hls_url: `${BASE_URL}/live/${h.company.client_id}_${stream.id}/master.m3u8`,
+      hls_url: expect.stringMatching(new RegExp(`^${BASE_URL}/live/${h.company.client_id}_${stream.id}/[A-Za-z0-9_-]{16}/master\\.m3u8$`)),
       created_at: new Date(h.clock.now()).toISOString(),
     });
     expect(Number.isInteger(stream.id)).toBe(true);
