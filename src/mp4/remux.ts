@@ -11,6 +11,7 @@ import { loadClipChunks } from '../clips/chunks.js';
 import { metrics } from '../metrics.js';
 
 const STDERR_TAIL_LINES = 20;
+const CHUNKS_AHEAD = 4;
 
 const INPUT_OPTIONS = ['-f', 'mpegts'];
 const OUTPUT_OPTIONS = [
@@ -138,9 +139,19 @@ export function clipTsStream(ctx: Context, clip: ClipRecord, playlist: string): 
   async function* chunks(): AsyncGenerator<Buffer> {
     const refs = await loadClipChunks(ctx, clip, playlist);
     if (refs.length === 0) throw new Error(`clip ${clip.id} holds no chunk of ${playlist}`);
-    for (const ref of refs) {
-      const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, ref.id), 'b');
-      if (!bytes || bytes.length === 0) throw new Error(`chunk ${ref.id} of clip ${clip.id} is missing from Redis`);
+    // Settled, never rejected: reads still in flight when the stream stops
+    // early must not become unhandled rejections.
+    const fetch = (i: number): Promise<Buffer | null | Error> =>
+      ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, refs[i].id), 'b').catch((err: Error) => err);
+    // A few reads in flight while ffmpeg works on the current chunk: the
+    // remux waits on Redis round trips less, and memory stays a few chunks.
+    const ahead: Promise<Buffer | null | Error>[] = [];
+    for (let i = 0; i < Math.min(CHUNKS_AHEAD, refs.length); i++) ahead.push(fetch(i));
+    for (let i = 0; i < refs.length; i++) {
+      const bytes = await ahead.shift()!;
+      if (bytes instanceof Error) throw bytes;
+      if (i + CHUNKS_AHEAD < refs.length) ahead.push(fetch(i + CHUNKS_AHEAD));
+      if (!bytes || bytes.length === 0) throw new Error(`chunk ${refs[i].id} of clip ${clip.id} is missing from Redis`);
       yield bytes;
     }
   }
