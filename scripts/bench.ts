@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     // What 100 clips add: their own records, plus what they add to the
     // stream's span and clip lists (MEMORY USAGE, exact), and the server's
     // used_memory delta for comparison (noisy: allocator, other keys).
-    const streamKeys = [`${ctx.keys.stream.tag(created.id)}:spans`, ctx.keys.stream.clips(created.id)];
+    const streamKeys = [ctx.keys.stream.spans(created.id), ctx.keys.stream.clips(created.id)];
     const usage = async (keys: string[]) =>
       (await Promise.all(keys.map((k) => ctx.redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0') as Promise<number | null>)))
         .reduce<number>((sum, n) => sum + (n ?? 0), 0);

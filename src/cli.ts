@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { systemClock, type Context } from './context.js';
+import { createLogger } from './logging.js';
 import { connectRedis } from './redis/connection.js';
 import { joinOrStartEmbeddedRedis } from './redis/embedded.js';
 import { makeKeys } from './redis/keys.js';
@@ -50,7 +51,7 @@ async function run(ctx: Context, argv: string[]): Promise<unknown> {
 
 async function main(): Promise<number> {
   const config = loadConfig();
-  const log = pino({ level: 'warn' }, pino.destination(2));
+  const log = createLogger('warn', pino.destination(2));
   const embedded = config.redisUrl ? null : await joinOrStartEmbeddedRedis(config.dataDir, log);
   const redis = await connectRedis(embedded?.url ?? config.redisUrl, 'dvr-cli');
   const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: systemClock };

@@ -1,8 +1,8 @@
 // Entry point: reads the configuration, starts Redis if none was given,
 // then the api and/or workers of this process's role.
-import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { prepareDemo } from './demo/first-run.js';
+import { createLogger } from './logging.js';
 import { startEmbeddedRedis } from './redis/embedded.js';
 import { startService } from './service.js';
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'api_key', 'password', 'access_token', 'user_token'] });
+  const log = createLogger(config.logLevel);
   const embedded = config.redisUrl ? null : await startEmbeddedRedis(config.dataDir, log);
   if (embedded) {
     config = { ...config, redisUrl: embedded.url };

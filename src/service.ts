@@ -1,11 +1,12 @@
 // Wires one process: Redis connection, scripts, queues, the HTTP app and the
 // workers, according to the role. main.ts and the tests both start it here.
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { systemClock, type Clock, type Context } from './context.js';
 import { createQueues, type Queues } from './jobs/queues.js';
+import { createLogger } from './logging.js';
 import { connectRedis } from './redis/connection.js';
 import { makeKeys } from './redis/keys.js';
 import { defineScripts } from './redis/scripts.js';
@@ -26,10 +27,7 @@ export interface Service {
 }
 
 export async function startService(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Service> {
-  const log = opts.log ?? pino({
-    level: config.logLevel,
-    redact: ['req.headers.authorization', 'api_key', 'password', 'access_token', 'user_token'],
-  });
+  const log = opts.log ?? createLogger(config.logLevel);
   const redis = await connectRedis(config.redisUrl, `dvr-${config.role}`);
   defineScripts(redis);
   const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: opts.clock ?? systemClock };

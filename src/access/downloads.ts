@@ -2,7 +2,8 @@
 // names, the URL handed out, and the file it leads to.
 import type { Context } from '../context.js';
 import type { DownloadTokens } from '../tenancy/download-tokens.js';
-import { RENDITION_NAME, VIDEO_ID, vodLayout } from '../vod/layout.js';
+import { NUMERIC_ID, RENDITION_NAME } from '../ids.js';
+import { vodLayout } from '../vod/layout.js';
 import { loadVideo, RENDITION_VIDEO_ID, type RenditionVideo, type VideoRecord } from '../vod/records.js';
 
 /** The URL path a download token is bound to: one rendition's MP4. */
@@ -44,7 +45,7 @@ const DISTRIBUTED_FILE = /^(vid-[A-Za-z0-9]{20,64})\.mp4$/;
 /** The MP4 behind /distribution/{recordID}/{file}, or null if there is none (now). */
 export async function findDownload(ctx: Context, recordId: string, file: string): Promise<DownloadFile | null> {
   const named = DISTRIBUTED_FILE.exec(file);
-  if (!VIDEO_ID.test(recordId) || !named || !RENDITION_VIDEO_ID.test(named[1])) return null;
+  if (!NUMERIC_ID.test(recordId) || !named || !RENDITION_VIDEO_ID.test(named[1])) return null;
   const video = await loadVideo(ctx, Number(recordId));
   const rendition = video?.videos.find((r) => r.id === named[1]);
   if (!video || !rendition || video.status !== 'ready' || !RENDITION_NAME.test(rendition.rendition)) return null;

@@ -1,9 +1,9 @@
 // Clip records as stored in Redis, and the clip as the API shows it.
 import type { Context } from '../context.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
+import { CLIP_ID } from '../ids.js';
 
 export type ClipStatus = 'recording' | 'ready' | 'failed';
-export const CLIP_ID = /^[a-z0-9]{16}$/;
 
 export interface ClipRendition {
   name: string;

@@ -49,7 +49,7 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
         declaredBandwidth: v.bandwidth, codecs: v.codecs, width: v.width, height: v.height, frameRate: v.frameRate,
       });
     }
-    if (Object.keys(declared).length > 0) await ctx.redis.hset(`${base}:declared`, declared);
+    if (Object.keys(declared).length > 0) await ctx.redis.hset(ctx.keys.stream.declared(stream.id), declared);
     return playlist;
   }
   const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments });

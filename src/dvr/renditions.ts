@@ -51,9 +51,9 @@ export async function loadRenditions(ctx: Context, streamId: number): Promise<Re
   const [facts, declared, stats, seqs] = await ctx.redis
     .multi()
     .hgetall(k.renditions(streamId))
-    .hgetall(`${k.tag(streamId)}:declared`)
-    .hgetall(`${k.tag(streamId)}:rstat`)
-    .hgetall(`${k.tag(streamId)}:rseq`)
+    .hgetall(k.declared(streamId))
+    .hgetall(k.renditionStats(streamId))
+    .hgetall(k.renditionSeq(streamId))
     .exec()
     .then((r) => (r ?? []).map(([, v]) => v as Record<string, string>));
   const factMap = new Map<string, RenditionFacts>();

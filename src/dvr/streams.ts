@@ -103,7 +103,7 @@ export async function listStreams(ctx: Context, clientId: number): Promise<Strea
 }
 
 async function playlistsOf(ctx: Context, streamId: number): Promise<string[]> {
-  return ctx.redis.hkeys(`${ctx.keys.stream.tag(streamId)}:rseq`);
+  return ctx.redis.hkeys(ctx.keys.stream.renditionSeq(streamId));
 }
 
 /** Empties the DVR; clips already cut keep the chunks they pinned. */

@@ -75,7 +75,7 @@ export class Mp4Cache {
   }
 
   private async obtain(clip: ClipRecord, rendition: ClipRendition, key: string): Promise<void> {
-    const lockKey = `${this.ctx.keys.stream.tag(clip.stream_id)}:mp4lock:${clip.id}:${rendition.name}`;
+    const lockKey = this.ctx.keys.stream.mp4Lock(clip.stream_id, clip.id, rendition.name);
     const lock = new BuildLock(this.ctx.redis, lockKey, (err) => this.ctx.log.warn({ err, clip_id: clip.id }, 'mp4 build lock'));
     const deadline = Date.now() + this.ctx.config.ffmpegTimeoutMs + LEASE_MS + 5_000;
     let waitedOn: string | null = null;

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import { parseRange } from './http-rules.js';
+import { sendRange } from '../util/send-range.js';
 
 /** Large reads: fewer syscalls and socket writes per request (cached ranges are the hot path). */
 const READ_CHUNK = 1024 * 1024;
@@ -36,32 +36,30 @@ export async function sendMp4(reply: FastifyReply, file: OpenedMp4, opts: ServeO
   const etag = etagOf(file);
   // If-Range with another validator: the client's copy is stale, send it all.
   const range = opts.ifRange !== undefined && opts.ifRange !== etag ? undefined : opts.range;
-  const answer = parseRange(range, file.size);
   reply
     .header('content-type', 'video/mp4')
     .header('accept-ranges', 'bytes')
     .header('etag', etag)
     .header('cache-control', `public, max-age=${Math.max(0, Math.floor(opts.maxAge))}`);
   if (opts.disposition) reply.header('content-disposition', opts.disposition);
-  if (answer.kind === 'unsatisfiable') {
-    await file.handle?.close();
-    return reply
-      .status(416)
-      .header('content-range', `bytes */${file.size}`)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send({ message: `range not satisfiable: the file has ${file.size} bytes` });
-  }
-  const start = answer.kind === 'partial' ? answer.start : 0;
-  const end = answer.kind === 'partial' ? answer.end : file.size - 1;
-  if (answer.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
-  reply.header('content-length', String(end - start + 1));
-  if (reply.request.method === 'HEAD' || file.size === 0) {
-    await file.handle?.close();
-    // An empty stream rather than no payload: Fastify's HEAD handling would
-    // reset Content-Length to 0 for an undefined payload.
-    return reply.send(Readable.from([]));
-  }
-  if (file.bytes) return reply.send(file.bytes.subarray(start, end + 1));
-  // autoClose (the default) closes the handle at the end or on a client abort.
-  return reply.send(createReadStream('', { fd: file.handle!, start, end, highWaterMark: READ_CHUNK }));
+  return sendRange(reply, file.size, range, {
+    async unsatisfiable(r) {
+      await file.handle?.close();
+      return r
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ message: `range not satisfiable: the file has ${file.size} bytes` });
+    },
+    async body(part) {
+      if (reply.request.method === 'HEAD' || file.size === 0) {
+        await file.handle?.close();
+        // An empty stream rather than no payload: Fastify's HEAD handling would
+        // reset Content-Length to 0 for an undefined payload.
+        return Readable.from([]);
+      }
+      const { start, end } = part ?? { start: 0, end: file.size - 1 };
+      if (file.bytes) return file.bytes.subarray(start, end + 1);
+      // autoClose (the default) closes the handle at the end or on a client abort.
+      return createReadStream('', { fd: file.handle!, start, end, highWaterMark: READ_CHUNK });
+    },
+  });
 }

@@ -32,11 +32,19 @@ export interface Keys {
   renditionVideos: string;
 }
 
+// The Lua scripts build these same names from the tag (`base` there): a name
+// changed here must change in src/redis/lua too.
 export interface StreamKeys {
   tag(streamId: number): string;
   meta(streamId: number): string;
   /** hash: encoder playlist name -> rendition JSON (probe results, bandwidth) */
   renditions(streamId: number): string;
+  /** hash: encoder playlist name -> what the pushed master playlist declared (bandwidth, codecs, size, frame rate) JSON */
+  declared(streamId: number): string;
+  /** hash: "{playlist}:bytes" and "{playlist}:ms" -> totals of the committed chunks (measured bandwidth) */
+  renditionStats(streamId: number): string;
+  /** hash: encoder playlist name -> chunks committed; its fields name every rendition whose archive the cleaner sweeps */
+  renditionSeq(streamId: number): string;
   /** hash: encoder playlist name -> ingest state JSON (last sequence, epoch) */
   playlists(streamId: number): string;
   /** hash: chunk uri -> chunk id of an uploaded chunk no playlist has listed yet */
@@ -44,19 +52,27 @@ export interface StreamKeys {
   /** hash: chunk uri -> listing JSON of a chunk listed before its upload finished */
   listed(streamId: number): string;
   chunkSeq(streamId: number): string;
+  /** hash: encoder playlist name -> {epoch, seq, finish} of its last chunk, to place the next one in time */
+  playlistTime(streamId: number): string;
   /** hash {b: bytes}; its TTL is the window, or the clips that need it once archived */
   chunk(streamId: number, chunkId: string): string;
   /** zset per rendition: score chunk start ms, member "id|durMs|size|discSeq|disc|n" */
   index(streamId: number, playlist: string): string;
   /** the same, for chunks out of the window that clips still need */
   archive(streamId: number, playlist: string): string;
+  /** the archive's members, scored by when no clip needs them any more (ms) */
+  archiveExpiry(streamId: number, playlist: string): string;
   /** start ms of (epoch, media sequence), shared by the renditions of one encoder */
   slot(streamId: number, epoch: number, seq: number): string;
   /** zset clip id -> expiration ms */
   clips(streamId: number): string;
   /** zset clip id -> window end ms, for clips still taking chunks */
   recording(streamId: number): string;
+  /** hash: clip id -> "ws|we|expires", the time a clip covers and until when its chunks are kept */
+  spans(streamId: number): string;
   clip(streamId: number, clipId: string): string;
+  /** the build lock of a clip rendition's MP4 (BuildLock adds ":failed" to it) */
+  mp4Lock(streamId: number, clipId: string, rendition: string): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -84,17 +100,24 @@ export function makeKeys(prefix: string): Keys {
       tag: t,
       meta: (s) => `${t(s)}:meta`,
       renditions: (s) => `${t(s)}:renditions`,
+      declared: (s) => `${t(s)}:declared`,
+      renditionStats: (s) => `${t(s)}:rstat`,
+      renditionSeq: (s) => `${t(s)}:rseq`,
       playlists: (s) => `${t(s)}:playlists`,
       uploaded: (s) => `${t(s)}:uploaded`,
       listed: (s) => `${t(s)}:listed`,
       chunkSeq: (s) => `${t(s)}:chunkseq`,
+      playlistTime: (s) => `${t(s)}:pltime`,
       chunk: (s, c) => `${t(s)}:c:${c}`,
       index: (s, pl) => `${t(s)}:i:${pl}`,
       archive: (s, pl) => `${t(s)}:a:${pl}`,
+      archiveExpiry: (s, pl) => `${t(s)}:ax:${pl}`,
       slot: (s, e, q) => `${t(s)}:slot:${e}:${q}`,
       clips: (s) => `${t(s)}:clips`,
       recording: (s) => `${t(s)}:recording`,
+      spans: (s) => `${t(s)}:spans`,
       clip: (s, k) => `${t(s)}:k:${k}`,
+      mp4Lock: (s, k, r) => `${t(s)}:mp4lock:${k}:${r}`,
     },
   };
 }

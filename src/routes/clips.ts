@@ -5,8 +5,7 @@ import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { createClip, deleteClip, listClips } from '../clips/clips.js';
 import { loadClip, viewClip } from '../clips/records.js';
-import { findStream } from '../dvr/streams.js';
-import { apiKeyAuth } from './auth.js';
+import { apiKeyAuth, ownStream } from './auth.js';
 import { ErrorBody, errorResponses, Clip, ClipCreate, ClipParams, StreamIdParams, type ClipCreateBody } from './schemas.js';
 import { HttpError } from './errors.js';
 
@@ -18,17 +17,11 @@ export async function clipRoutes(app: FastifyInstance, { ctx, queues }: { ctx: C
   const tags = ['clips'];
   const path = '/streaming/streams/:stream_id/clip_recording';
 
-  async function own(clientId: number, streamId: string) {
-    const stream = await findStream(ctx, clientId, Number(streamId));
-    if (!stream) throw new HttpError(404, `stream ${streamId} not found`);
-    return stream;
-  }
-
   const create = {
     schema: { tags, params: StreamIdParams, body: ClipCreate, response: { 200: Clip, 422: ErrorBody, ...errorResponses } },
   };
   const handler = async (request: { clientId: number; params: { stream_id: string }; body: ClipCreateBody }) => {
-    const stream = await own(request.clientId, request.params.stream_id);
+    const stream = await ownStream(ctx, request.clientId, request.params.stream_id);
     return viewClip(ctx, await createClip(ctx, queues, stream, request.body));
   };
   app.put<WithStreamId & { Body: ClipCreateBody }>(path, create, handler);
@@ -37,12 +30,12 @@ export async function clipRoutes(app: FastifyInstance, { ctx, queues }: { ctx: C
   app.get<WithStreamId>(path, {
     schema: { tags, params: StreamIdParams, response: { 200: Type.Array(Clip), ...errorResponses } },
   }, async (request) => {
-    const stream = await own(request.clientId, request.params.stream_id);
+    const stream = await ownStream(ctx, request.clientId, request.params.stream_id);
     return (await listClips(ctx, stream.id)).map((c) => viewClip(ctx, c));
   });
 
   async function ownClip(clientId: number, params: { stream_id: string; clip_id: string }) {
-    const stream = await own(clientId, params.stream_id);
+    const stream = await ownStream(ctx, clientId, params.stream_id);
     const clip = await loadClip(ctx, stream.id, params.clip_id);
     if (!clip) throw new HttpError(404, `clip ${params.clip_id} not found (or expired)`);
     return clip;

@@ -7,8 +7,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
 import { downloadFilename, findDownload } from '../access/downloads.js';
-import { contentDisposition, parseRange } from '../mp4/http-rules.js';
+import { NUMERIC_ID_PATTERN } from '../ids.js';
+import { contentDisposition } from '../mp4/http-rules.js';
 import type { DownloadTokens } from '../tenancy/download-tokens.js';
+import { sendRange } from '../util/send-range.js';
 import type { VodStorage } from '../vod/storage.js';
 import { apiError, ApiErrorBody, BAD_TOKEN, NO_TOKEN, NOT_FOUND, NotFoundBody } from './vod-envelopes.js';
 
@@ -18,7 +20,7 @@ function fail(reply: FastifyReply, status: number, body: object): FastifyReply {
 }
 
 const Params = Type.Object({
-  recordID: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  recordID: Type.String({ pattern: NUMERIC_ID_PATTERN }),
   file: Type.String({ pattern: '^vid-[A-Za-z0-9]{20,64}\\.mp4$' }),
 });
 const Query = Type.Object({
@@ -74,16 +76,9 @@ export async function distributionRoutes(
       .header('last-modified', new Date(stored.mtimeMs).toUTCString());
     if (disposition.ok && disposition.disposition) reply.header('content-disposition', disposition.disposition);
 
-    const range = parseRange(request.headers.range, stored.size);
-    if (range.kind === 'unsatisfiable') {
-      return fail(reply.header('content-range', `bytes */${stored.size}`), 416, apiError(416, 'Range Not Satisfiable'));
-    }
-    if (range.kind === 'partial') {
-      return reply.status(206)
-        .header('content-range', `bytes ${range.start}-${range.end}/${stored.size}`)
-        .header('content-length', String(range.end - range.start + 1))
-        .send(storage.createReadStream(download.file, { start: range.start, end: range.end }));
-    }
-    return reply.header('content-length', String(stored.size)).send(storage.createReadStream(download.file));
+    return sendRange(reply, stored.size, request.headers.range, {
+      body: (range) => storage.createReadStream(download.file, range),
+      unsatisfiable: (r) => fail(r, 416, apiError(416, 'Range Not Satisfiable')),
+    });
   });
 }

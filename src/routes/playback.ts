@@ -4,13 +4,15 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
 import { CHUNK_ID } from '../dvr/chunk-ref.js';
+import { idFragment } from '../ids.js';
 import { ClipHls } from '../hls/clip-hls.js';
 import { liveChunk, liveMaster, liveMedia } from '../hls/live-hls.js';
 
-const OWNER = /^([1-9][0-9]{0,15})_([1-9][0-9]{0,15})$/;
-const CLIP_PLAYLIST = /^rec_([a-z0-9]{16})_(master|media_[0-9]{1,3}_[0-9]{1,5})\.(m3u8|mp4)$/;
-const CLIP_CHUNK = /^rec_([a-z0-9]{16})_([0-9a-z]{1,13})\.ts$/;
-const LIVE_FILE = /^(master|media_[0-9]{1,3}_[0-9]{1,5})\.m3u8$/;
+const { clip, numeric, rendition } = idFragment;
+const OWNER = new RegExp(`^(${numeric})_(${numeric})$`);
+const CLIP_PLAYLIST = new RegExp(`^rec_(${clip})_(master|${rendition})\\.(m3u8|mp4)$`);
+const CLIP_CHUNK = new RegExp(`^rec_(${clip})_([0-9a-z]{1,13})\\.ts$`);
+const LIVE_FILE = new RegExp(`^(master|${rendition})\\.m3u8$`);
 const LIVE_CHUNK = /^([0-9a-z]{1,13})\.ts$/;
 const PLAY_KEY = /^[A-Za-z0-9_-]{16}$/;
 

@@ -1,15 +1,16 @@
 // Schemas shared by routes and the OpenAPI document.
 import { Type, type Static } from '@sinclair/typebox';
+import { CLIP_ID_PATTERN, NUMERIC_ID_PATTERN } from '../ids.js';
 
 export const ErrorBody = Type.Object(
   { statusCode: Type.Integer(), error: Type.String(), message: Type.String() },
   { $id: 'Error' },
 );
 
-export const StreamIdParams = Type.Object({ stream_id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+export const StreamIdParams = Type.Object({ stream_id: Type.String({ pattern: NUMERIC_ID_PATTERN }) });
 export const ClipParams = Type.Object({
-  stream_id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
-  clip_id: Type.String({ pattern: '^[a-z0-9]{16}$' }),
+  stream_id: Type.String({ pattern: NUMERIC_ID_PATTERN }),
+  clip_id: Type.String({ pattern: CLIP_ID_PATTERN }),
 });
 
 export const DvrDuration = Type.Integer({ minimum: 30, maximum: 14400, description: 'DVR window in seconds' });
@@ -80,7 +81,7 @@ export const errorResponses = {
   404: ErrorBody,
 };
 
-export const VideoIdParams = Type.Object({ video_id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+export const VideoIdParams = Type.Object({ video_id: Type.String({ pattern: NUMERIC_ID_PATTERN }) });
 // Query values are strings (types are never coerced), hence the patterns.
 export const VideoListQuery = Type.Object(
   {

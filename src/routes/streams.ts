@@ -3,10 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import {
-  cleanupDvr, createStream, deleteStream, findStream, listStreams, updateStream, viewStream,
+  cleanupDvr, createStream, deleteStream, listStreams, updateStream, viewStream,
 } from '../dvr/streams.js';
-import { apiKeyAuth } from './auth.js';
-import { HttpError } from './errors.js';
+import { apiKeyAuth, ownStream } from './auth.js';
 import { errorResponses, Stream, StreamCreate, StreamIdParams, StreamPatch } from './schemas.js';
 
 type WithStreamId = { Params: { stream_id: string } };
@@ -14,12 +13,6 @@ type WithStreamId = { Params: { stream_id: string } };
 export async function streamRoutes(app: FastifyInstance, { ctx }: { ctx: Context }): Promise<void> {
   app.addHook('onRequest', apiKeyAuth(ctx));
   const tags = ['streams'];
-
-  async function own(clientId: number, streamId: string) {
-    const stream = await findStream(ctx, clientId, Number(streamId));
-    if (!stream) throw new HttpError(404, `stream ${streamId} not found`);
-    return stream;
-  }
 
   app.post<{ Body: { name: string; dvr_enabled?: boolean; dvr_duration?: number } }>('/streaming/streams', {
     schema: { tags, body: StreamCreate, response: { 201: Stream, ...errorResponses } },
@@ -35,26 +28,26 @@ export async function streamRoutes(app: FastifyInstance, { ctx }: { ctx: Context
 
   app.get<WithStreamId>('/streaming/streams/:stream_id', {
     schema: { tags, params: StreamIdParams, response: { 200: Stream, ...errorResponses } },
-  }, async (request) => viewStream(ctx, await own(request.clientId, request.params.stream_id)));
+  }, async (request) => viewStream(ctx, await ownStream(ctx, request.clientId, request.params.stream_id)));
 
   app.patch<WithStreamId & { Body: { name?: string; dvr_enabled?: boolean; dvr_duration?: number } }>('/streaming/streams/:stream_id', {
     schema: { tags, params: StreamIdParams, body: StreamPatch, response: { 200: Stream, ...errorResponses } },
   }, async (request) => {
-    const stream = await own(request.clientId, request.params.stream_id);
+    const stream = await ownStream(ctx, request.clientId, request.params.stream_id);
     return viewStream(ctx, await updateStream(ctx, stream, request.body));
   });
 
   app.delete<WithStreamId>('/streaming/streams/:stream_id', {
     schema: { tags, params: StreamIdParams, response: errorResponses },
   }, async (request, reply) => {
-    await deleteStream(ctx, await own(request.clientId, request.params.stream_id));
+    await deleteStream(ctx, await ownStream(ctx, request.clientId, request.params.stream_id));
     return reply.status(204).send();
   });
 
   app.put<WithStreamId>('/streaming/streams/:stream_id/dvr_cleanup', {
     schema: { tags, params: StreamIdParams, response: errorResponses },
   }, async (request, reply) => {
-    await cleanupDvr(ctx, await own(request.clientId, request.params.stream_id));
+    await cleanupDvr(ctx, await ownStream(ctx, request.clientId, request.params.stream_id));
     return reply.status(204).send();
   });
 }

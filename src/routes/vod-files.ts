@@ -5,14 +5,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
-import { contentDisposition, parseRange } from '../mp4/http-rules.js';
-import { VIDEO_ID, vodLayout } from '../vod/layout.js';
+import { idFragment, NUMERIC_ID, RENDITION_NAME } from '../ids.js';
+import { contentDisposition } from '../mp4/http-rules.js';
+import { sendRange } from '../util/send-range.js';
+import { vodLayout } from '../vod/layout.js';
 import { vodStorage, type VodStorage } from '../vod/storage.js';
 import { CACHE_FINAL_PLAYLIST, CACHE_FOREVER } from './playback.js';
 
 const SECRET = /^[A-Za-z0-9]{24}$/;
-const TOP_FILE = /^(master|media_[0-9]{1,3}_[0-9]{1,5})\.(m3u8|mp4)$/;
-const RENDITION = /^media_[0-9]{1,3}_[0-9]{1,5}$/;
+const TOP_FILE = new RegExp(`^(master|${idFragment.rendition})\\.(m3u8|mp4)$`);
 const CHUNK = /^([0-9]{5,9})\.ts$/;
 const TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', mp4: 'video/mp4', ts: 'video/mp2t' };
 
@@ -31,7 +32,7 @@ function storagePath(params: FileParams | ChunkParams): string | null {
   const videoId = Number(params.video_id);
   if ('rendition' in params) {
     const chunk = CHUNK.exec(params.file);
-    if (!RENDITION.test(params.rendition) || !chunk) return null;
+    if (!RENDITION_NAME.test(params.rendition) || !chunk) return null;
     return vodLayout.chunk(videoId, params.rendition, Number(chunk[1]));
   }
   const top = TOP_FILE.exec(params.file);
@@ -56,7 +57,7 @@ export async function vodFileRoutes(app: FastifyInstance, { ctx }: { ctx: Contex
 
   const serve = async (request: { params: FileParams | ChunkParams; headers: { range?: string }; query: unknown }, reply: FastifyReply) => {
     const { params } = request;
-    const file = VIDEO_ID.test(params.video_id) && SECRET.test(params.secret) ? storagePath(params) : null;
+    const file = NUMERIC_ID.test(params.video_id) && SECRET.test(params.secret) ? storagePath(params) : null;
     if (!file || !(await readyWithSecret(ctx, params.video_id, params.secret))) return notFound(reply);
     const stored = await storage.stat(file);
     if (!stored) return notFound(reply);
@@ -71,17 +72,10 @@ export async function vodFileRoutes(app: FastifyInstance, { ctx }: { ctx: Contex
       if (!disposition.ok) return fail(reply, 400, disposition.message);
       if (disposition.disposition) reply.header('content-disposition', disposition.disposition);
     }
-    const range = parseRange(request.headers.range, stored.size);
-    if (range.kind === 'unsatisfiable') {
-      return fail(reply.header('content-range', `bytes */${stored.size}`), 416, 'Range Not Satisfiable');
-    }
-    if (range.kind === 'partial') {
-      return reply.status(206)
-        .header('content-range', `bytes ${range.start}-${range.end}/${stored.size}`)
-        .header('content-length', String(range.end - range.start + 1))
-        .send(storage.createReadStream(file, range));
-    }
-    return reply.header('content-length', String(stored.size)).send(storage.createReadStream(file));
+    return sendRange(reply, stored.size, request.headers.range, {
+      body: (range) => storage.createReadStream(file, range),
+      unsatisfiable: (r) => fail(r, 416, 'Range Not Satisfiable'),
+    });
   };
 
   // The secret is in the path: access lines (which would log it) only for

@@ -9,16 +9,16 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Context } from '../context.js';
 import { downloadUrl } from '../access/downloads.js';
 import { VodDirectory } from '../access/vod-directory.js';
+import { NUMERIC_ID_PATTERN } from '../ids.js';
 import type { DownloadTokens } from '../tenancy/download-tokens.js';
 import type { UserTokens } from '../tenancy/user-tokens.js';
 import {
   apiError, ApiErrorBody, BAD_TOKEN, NO_TOKEN, NOT_FOUND, NotFoundBody,
 } from './vod-envelopes.js';
 
-const RECORD_ID = '^[1-9][0-9]{0,15}$';
-const RecordParams = Type.Object({ recordID: Type.String({ pattern: RECORD_ID, description: 'the video_id of a VOD' }) });
+const RecordParams = Type.Object({ recordID: Type.String({ pattern: NUMERIC_ID_PATTERN, description: 'the video_id of a VOD' }) });
 const DownloadParams = Type.Object({
-  recordID: Type.String({ pattern: RECORD_ID, description: 'the video_id of a VOD' }),
+  recordID: Type.String({ pattern: NUMERIC_ID_PATTERN, description: 'the video_id of a VOD' }),
   videoID: Type.String({ pattern: '^vid-[A-Za-z0-9]{20,64}$', description: 'a rendition video id' }),
 });
 const Query = Type.Object({ access_token: Type.Optional(Type.String({ description: 'from /api/v3/authenticate' })) });

@@ -1,11 +1,12 @@
 // `user create` and `user delete` of the admin CLI (registered in cli-extra.ts).
 import type { CliCommand } from '../cli-extra.js';
+import { NUMERIC_ID } from '../ids.js';
 import { deleteUser, createUser, UserError } from './users.js';
 
 export const userCliCommands: Record<string, CliCommand> = {
   async 'user create'(ctx, values, usage) {
     const clientId = values['client-id'];
-    if (typeof clientId !== 'string' || !/^[1-9][0-9]{0,15}$/.test(clientId)) throw usage('--client-id must be a positive integer');
+    if (typeof clientId !== 'string' || !NUMERIC_ID.test(clientId)) throw usage('--client-id must be a positive integer');
     if (typeof values.username !== 'string') throw usage('--username is required');
     if (typeof values.password !== 'string') throw usage('--password is required');
     try {

@@ -7,9 +7,6 @@
 //   {video_id}/video.json              the record; written last, so its presence means complete
 //   {video_id}/plan.json               what the promotion copies (only while it runs)
 
-export const VIDEO_ID = /^[1-9][0-9]{0,15}$/;
-export const RENDITION_NAME = /^media_[0-9]{1,3}_[0-9]{1,5}$/;
-
 export const vodLayout = {
   folder: (videoId: number) => String(videoId),
   master: (videoId: number) => `${videoId}/master.m3u8`,

@@ -6,7 +6,7 @@
 // Cost: one directory listing and one HGET per VOD; manifests are read only
 // for the VODs that need them.
 import type { Context } from '../context.js';
-import { VIDEO_ID } from './layout.js';
+import { NUMERIC_ID } from '../ids.js';
 import { readManifest } from './manifest.js';
 import { saveVideo } from './records.js';
 import type { VodStorage } from './storage.js';
@@ -26,7 +26,7 @@ export interface ReconcileResult {
 }
 
 export async function reconcileVods(ctx: Context, storage: VodStorage): Promise<ReconcileResult> {
-  const ids = (await storage.children('')).filter((name) => VIDEO_ID.test(name)).map(Number).filter(Number.isSafeInteger);
+  const ids = (await storage.children('')).filter((name) => NUMERIC_ID.test(name)).map(Number).filter(Number.isSafeInteger);
   const result: ReconcileResult = { folders: ids.length, restored: [], orphans: [] };
   if (ids.length === 0) return result;
   await ctx.redis.eval(RAISE_TO, 1, ctx.keys.videoSeq, String(Math.max(...ids)));
