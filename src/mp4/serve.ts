@@ -49,11 +49,12 @@ export async function sendMp4(reply: FastifyReply, file: OpenedMp4, opts: ServeO
         .header('content-type', 'application/json; charset=utf-8')
         .send({ message: `range not satisfiable: the file has ${file.size} bytes` });
     },
+    async skipped() {
+      await file.handle?.close();
+    },
     async body(part) {
-      if (reply.request.method === 'HEAD' || file.size === 0) {
+      if (file.size === 0) {
         await file.handle?.close();
-        // An empty stream rather than no payload: Fastify's HEAD handling would
-        // reset Content-Length to 0 for an undefined payload.
         return Readable.from([]);
       }
       const { start, end } = part ?? { start: 0, end: file.size - 1 };
