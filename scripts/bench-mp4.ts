@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const prefix = `benchmp4${Date.now().toString(36)}`;
   const config = loadConfig({
     ...process.env, REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379', KEY_PREFIX: prefix,
-    DATA_DIR: dataDir, LOG_LEVEL: 'error', PORT: '0', MP4_PREBUILD: '0', DEMO: '0',
+    DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', PORT: '0', MP4_PREBUILD: '0', DEMO: '0',
   });
   const service = await startService(config, { clock: { now: () => fakeNow } });
   const { ctx } = service;
@@ -154,7 +154,9 @@ async function main(): Promise<void> {
     const url = urlOf(clips[0]);
     console.log(`clip: ${top.length} chunks, ${SECONDS} s, MP4 of ${(first.bytes / 1e6).toFixed(2)} MB; medians of ${RUNS} runs`);
     console.log(`floor   ffmpeg -c copy, local .ts file -> file: ${ms(floor)} (reading the chunks from Redis alone: ${ms(redisRead)})`);
-    console.log(`first   request (remux): TTFB ${ms(first.ttfbMs)}, total ${ms(first.totalMs)} = ${(first.totalMs / floor).toFixed(2)}x the floor`);
+    // TTFB is when the remux is done and served; total adds moving the file
+    // over loopback, which the floor (ffmpeg writing a local file) never pays.
+    console.log(`first   request (remux): TTFB ${ms(first.ttfbMs)} = ${(first.ttfbMs / floor).toFixed(2)}x the floor, total ${ms(first.totalMs)} = ${(first.totalMs / floor).toFixed(2)}x the floor (target 1.3x)`);
     console.log(`cached  request:         TTFB ${ms(again.ttfbMs)}, total ${ms(again.totalMs)} = ${(again.totalMs / floor).toFixed(3)}x the floor`);
 
     const curl = process.env.BENCH_CLIENT !== 'node' && (await hasCurl());
