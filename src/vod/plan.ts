@@ -6,18 +6,12 @@
 import type { Context } from '../context.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { loadClipChunks } from '../clips/chunks.js';
-import { loadClip } from '../clips/records.js';
+import { loadClip, type ClipRendition } from '../clips/records.js';
 import { vodLayout } from './layout.js';
 import type { VideoRecord } from './records.js';
 import { readStored, type VodStorage } from './storage.js';
 
-export interface PlannedRendition {
-  name: string;
-  playlist: string;
-  width?: number;
-  height?: number;
-  frameRate?: number;
-  codecs?: string;
+export interface PlannedRendition extends ClipRendition {
   chunks: ChunkRef[];
 }
 

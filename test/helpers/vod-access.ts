@@ -8,7 +8,7 @@ import { base64url, SignJWT } from 'jose';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { createUser } from '../../src/tenancy/users.js';
 import { loadVideo, type VideoRecord } from '../../src/vod/records.js';
-import { waitFor, type Company, type Harness } from './harness.js';
+import { startHarness, waitFor, type Company, type Harness } from './harness.js';
 
 /** A ready VOD of a 6-second clip of the fixture ladder, owned by `company`. */
 export async function makeVod(h: Harness, company: Company, name: string): Promise<VideoRecord> {
@@ -92,4 +92,27 @@ export function decodes(bytes: Buffer): Promise<{ ok: boolean; stderr: string }>
     ffmpeg.stdin.on('error', () => undefined);
     ffmpeg.stdin.end(bytes);
   });
+}
+
+/** Two companies, each with a VOD and a logged-in user: the world of the tenancy matrix. */
+export interface TwoCompanies {
+  h: Harness;
+  other: Company;
+  vod: VideoRecord;
+  otherVod: VideoRecord;
+  alice: LoggedIn;
+  bob: LoggedIn;
+}
+
+export async function startTwoCompanies(myVodName: string): Promise<TwoCompanies> {
+  const h = await startHarness();
+  const other = await h.newCompany('Other company');
+  return {
+    h,
+    other,
+    vod: await makeVod(h, h.company, myVodName),
+    otherVod: await makeVod(h, other, 'Theirs'),
+    alice: await loginAs(h, h.company.client_id),
+    bob: await loginAs(h, other.client_id),
+  };
 }

@@ -6,8 +6,8 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, base64url, jwtVeri
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser } from '../../src/tenancy/users.js';
 import type { VideoRecord } from '../../src/vod/records.js';
-import { BASE_URL, startHarness, type Company, type Harness } from '../helpers/harness.js';
-import { badUserTokens, decodes, loginAs, makeVod, vodFile, type LoggedIn } from '../helpers/vod-access.js';
+import { BASE_URL, type Harness } from '../helpers/harness.js';
+import { badUserTokens, decodes, loginAs, startTwoCompanies, vodFile, type LoggedIn } from '../helpers/vod-access.js';
 
 const NO_KEY = { error: { code: 401, message: 'No API key provided' } };
 const BAD = { error: { code: 401, message: 'Bad credentials.' } };
@@ -15,7 +15,6 @@ const NOT_FOUND = { type: 'https://tools.ietf.org/html/rfc2616#section-10', titl
 const OTHER_FILE = { error: { code: 403, message: 'The access token is for another file.' } };
 
 let h: Harness;
-let other: Company;
 let vod: VideoRecord;
 let otherVod: VideoRecord;
 let alice: LoggedIn;
@@ -42,12 +41,7 @@ const withToken = (link: URL, token: string | null) => {
 };
 
 beforeAll(async () => {
-  h = await startHarness();
-  other = await h.newCompany('Other company');
-  vod = await makeVod(h, h.company, 'Room 1 / "east"');
-  otherVod = await makeVod(h, other, 'Theirs');
-  alice = await loginAs(h, h.company.client_id);
-  bob = await loginAs(h, other.client_id);
+  ({ h, vod, otherVod, alice, bob } = await startTwoCompanies('Room 1 / "east"'));
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -5,8 +5,8 @@ import { readFile, rename } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser } from '../../src/tenancy/users.js';
 import { saveVideo, type VideoRecord } from '../../src/vod/records.js';
-import { startHarness, type Company, type Harness } from '../helpers/harness.js';
-import { badUserTokens, decodes, loginAs, makeVod, vodFile, type LoggedIn } from '../helpers/vod-access.js';
+import type { Harness } from '../helpers/harness.js';
+import { badUserTokens, decodes, loginAs, startTwoCompanies, vodFile, type LoggedIn } from '../helpers/vod-access.js';
 
 const E401 = { message: 'Invalid or expired user token', result: [], status: 401 };
 const E403 = { message: 'User has no rights to access the video Error the video is not owned by any company', result: [], status: 403 };
@@ -14,7 +14,6 @@ const E404 = { message: 'Segment not found', result: [], status: 404 };
 const E500 = { message: 'Internal server error', result: [], status: 500 };
 
 let h: Harness;
-let other: Company;
 let vod: VideoRecord;
 let otherVod: VideoRecord;
 let alice: LoggedIn;
@@ -36,12 +35,7 @@ async function playlistChunks(video: VideoRecord, rendition: string): Promise<st
 }
 
 beforeAll(async () => {
-  h = await startHarness();
-  other = await h.newCompany('Other company');
-  vod = await makeVod(h, h.company, 'Mine');
-  otherVod = await makeVod(h, other, 'Theirs');
-  alice = await loginAs(h, h.company.client_id);
-  bob = await loginAs(h, other.client_id);
+  ({ h, vod, otherVod, alice, bob } = await startTwoCompanies('Mine'));
 }, 120_000);
 afterAll(async () => {
   await h?.close();
