@@ -11,6 +11,7 @@ import { promoteVideo, type PromoteOutcome } from '../src/vod/promote.js';
 import { loadVideo } from '../src/vod/records.js';
 import { vodStorage } from '../src/vod/storage.js';
 import { failVideo } from '../src/vod/videos.js';
+import { releaseVodHold } from '../src/vod/hold.js';
 
 export function vodProcessor(ctx: Context) {
   const storage = vodStorage(ctx.config);
@@ -22,9 +23,16 @@ export function vodProcessor(ctx: Context) {
     } catch (err) {
       if (!(err instanceof PermanentVodError)) throw err;
       await failVideo(ctx, job.data.videoId, err.message);
+      await releaseHoldOf(ctx, job.data.videoId);
       throw new UnrecoverableError(err.message);
     }
   };
+}
+
+/** A promotion that will not be tried again keeps the clip's chunks no longer. */
+async function releaseHoldOf(ctx: Context, videoId: number): Promise<void> {
+  const video = await loadVideo(ctx, videoId);
+  if (video) await releaseVodHold(ctx, video);
 }
 
 /** A job out of attempts (or stalled too often) leaves its VOD in `error`, with the last reason. */
@@ -37,6 +45,7 @@ export function vodJobFailed(ctx: Context) {
       if (video && video.status !== 'ready' && video.status !== 'error') {
         await failVideo(ctx, video.id, `promotion failed after ${job.attemptsMade} attempts: ${err.message}`);
       }
+      if (video) await releaseVodHold(ctx, video);
     })().catch((e) => ctx.log.error({ err: e, video_id: job.data.videoId }, 'marking a failed vod failed'));
   };
 }

@@ -56,6 +56,9 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
   const [outcome, detail] = await runScript<[string, string]>(ctx.redis, 'createClip', base, [
     id, ctx.clock.now(), ws, we, window.expiration * 1000,
     JSON.stringify(renditions.map((r) => r.playlist)), JSON.stringify(fields),
+    // A promotion still to come keeps the chunks past the clip's expiration,
+    // so a worker outage cannot lose an acknowledged VOD (released when done).
+    window.vod_required ? ctx.config.vodHoldSeconds * 1000 : 0,
   ]);
   if (outcome === 'err') {
     throw new ClipRefusedError(
@@ -85,6 +88,18 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
 }
 
 /**
+ * Shortens how long a clip keeps its record and chunks: to `keepUntil` (unix
+ * ms), or ends it now (0).
+ */
+export async function releaseClip(
+  ctx: Context, streamId: number, clipId: string, renditions: ClipRendition[], keepUntil: number,
+): Promise<void> {
+  await runScript(ctx.redis, 'releaseClip', ctx.keys.stream.tag(streamId), [
+    clipId, ctx.clock.now(), JSON.stringify(renditions.map((r) => r.playlist)), keepUntil,
+  ]);
+}
+
+/**
  * The VOD record of a vod_required clip, made once the clip exists (so a
  * refused request uses no video id) and before anything can finalize it. If
  * this fails the clip is taken back: the request fails whole, and a retry by
@@ -98,8 +113,7 @@ async function attachVideo(
     await createPendingVideo(ctx, stream, { videoId, clipId, start: window.start, duration: window.duration, createdAt, renditions });
     await ctx.redis.hset(ctx.keys.stream.clip(stream.id, clipId), 'video_id', String(videoId));
   } catch (err) {
-    await runScript(ctx.redis, 'deleteClip', ctx.keys.stream.tag(stream.id), [clipId, ctx.clock.now(), JSON.stringify(renditions.map((r) => r.playlist))])
-      .catch(() => undefined);
+    await releaseClip(ctx, stream.id, clipId, renditions, 0).catch(() => undefined);
     throw err;
   }
 }
@@ -117,8 +131,7 @@ export async function listClips(ctx: Context, streamId: number): Promise<ClipRec
 }
 
 export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> {
-  const base = ctx.keys.stream.tag(clip.stream_id);
-  await runScript(ctx.redis, 'deleteClip', base, [clip.id, ctx.clock.now(), JSON.stringify(clip.renditions.map((r) => r.playlist))]);
+  await releaseClip(ctx, clip.stream_id, clip.id, clip.renditions, 0);
   ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id }, 'clip expired on request');
   // A ready clip's promotion, if still to come, fails on its own; a recording one never gets one.
   if (clip.video_id !== null && clip.status === 'recording') {

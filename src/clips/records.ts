@@ -80,10 +80,18 @@ export function parseClip(raw: Record<string, string>): ClipRecord | null {
   };
 }
 
-export async function loadClip(ctx: Context, streamId: number, clipId: string): Promise<ClipRecord | null> {
+/**
+ * A clip whose record is still kept, expired or not: a VOD promotion may
+ * hold it past its expiration (see create_clip.lua). Users never see it then.
+ */
+export async function loadHeldClip(ctx: Context, streamId: number, clipId: string): Promise<ClipRecord | null> {
   if (!CLIP_ID.test(clipId)) return null;
-  const clip = parseClip(await ctx.redis.hgetall(ctx.keys.stream.clip(streamId, clipId)));
-  // A key that outlived its expiration by a few ms is already gone for users.
+  return parseClip(await ctx.redis.hgetall(ctx.keys.stream.clip(streamId, clipId)));
+}
+
+export async function loadClip(ctx: Context, streamId: number, clipId: string): Promise<ClipRecord | null> {
+  const clip = await loadHeldClip(ctx, streamId, clipId);
+  // Past its expiration a clip is gone for users, even while a promotion holds its record.
   return clip && clip.expiration * 1000 > ctx.clock.now() ? clip : null;
 }
 

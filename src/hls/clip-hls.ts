@@ -35,7 +35,8 @@ export class ClipHls {
     const key = `${clientId}_${streamId}/${clipId}/${which}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
-      if ((await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { ...cached, final: true };
+      const alive = cached.expiration * 1000 > this.ctx.clock.now();
+      if (alive && (await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { ...cached, final: true };
       this.cache.delete(key);
       return null;
     }
@@ -57,7 +58,8 @@ export class ClipHls {
       .hmget(k.clip(streamId, clipId), 'client_id', 'expiration')
       .hgetBuffer(k.chunk(streamId, chunkId), 'b')
       .exec()) as [[null, (string | null)[]], [null, Buffer | null]];
-    return owner === String(clientId) && bytes ? { bytes, expiration: Number(expiration) } : null;
+    const alive = Number(expiration) * 1000 > this.ctx.clock.now();
+    return owner === String(clientId) && alive && bytes ? { bytes, expiration: Number(expiration) } : null;
   }
 
   private chunksOf(clip: ClipRecord, playlist: string): Promise<ChunkRef[]> {

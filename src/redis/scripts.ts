@@ -17,7 +17,7 @@ const scripts = {
   ingestPlaylist: source('ingest_playlist', true),
   createClip: source('create_clip'),
   finalizeClip: source('finalize_clip'),
-  deleteClip: source('delete_clip'),
+  releaseClip: source('release_clip'),
   dropDvr: source('drop_dvr'),
   trimWindow: source('trim_window'),
 } as const;

@@ -6,7 +6,7 @@
 import type { Context } from '../context.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { loadClipChunks } from '../clips/chunks.js';
-import { loadClip, type ClipRendition } from '../clips/records.js';
+import { loadHeldClip, type ClipRendition } from '../clips/records.js';
 import { vodLayout } from './layout.js';
 import type { VideoRecord } from './records.js';
 import { readStored, type VodStorage } from './storage.js';
@@ -36,7 +36,7 @@ export async function loadOrMakePlan(ctx: Context, storage: VodStorage, video: V
 }
 
 async function planFromClip(ctx: Context, video: VideoRecord): Promise<VodPlan> {
-  const clip = await loadClip(ctx, video.stream_id, video.clip_id);
+  const clip = await loadHeldClip(ctx, video.stream_id, video.clip_id);
   if (!clip) throw new PermanentVodError('the clip expired or was deleted before its promotion: its chunks are gone');
   if (clip.status === 'failed') throw new PermanentVodError('the clip failed: it received no media');
   // Only ready clips are queued; a recording one here is a race worth a retry.

@@ -18,6 +18,7 @@ import { measureBandwidth } from '../hls/build.js';
 import { vodLayout } from './layout.js';
 import { readManifest, writeManifest } from './manifest.js';
 import { loadOrMakePlan, planDurationMs, type VodPlan } from './plan.js';
+import { releaseVodHold } from './hold.js';
 import { ProgressMeter } from './progress.js';
 import { loadVideo, newRenditionVideoId, updateVideo, type VideoRecord } from './records.js';
 import { buildMp4s, copyChunks, renditionBytes, writePlaylists, type RemuxFn } from './steps.js';
@@ -46,6 +47,7 @@ export async function promoteVideo(ctx: Context, videoId: number, deps: PromoteD
       // left the record to say so.
       await tidy(deps.storage, videoId, workDir);
       if (video.status !== 'ready') await markReady(ctx, finished);
+      await releaseVodHold(ctx, video);
       await deps.onProgress?.(100);
       return 'already-ready';
     }
@@ -75,6 +77,7 @@ export async function promoteVideo(ctx: Context, videoId: number, deps: PromoteD
     // Tidy first: once the record says ready, the folder holds exactly the VOD.
     await tidy(deps.storage, videoId, workDir);
     await markReady(ctx, ready);
+    await releaseVodHold(ctx, video);
     await deps.onProgress?.(100);
     ctx.log.info({ video_id: videoId, duration_ms: ready.duration }, 'vod ready');
     return 'ready';

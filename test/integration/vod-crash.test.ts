@@ -117,4 +117,33 @@ describe('a worker killed during a VOD promotion', () => {
     survivor.kill('SIGTERM');
     expect(await exited(survivor)).toBe(0);
   }, 120_000);
+
+  it('keeps a vod_required clip past its expiration until a worker has promoted it, and no longer', async () => {
+    h.clock.alignToSecond(); // chunk boundaries on whole seconds, so the cut is exact
+    const { stream, start } = await ladderStream(h, 'Late worker');
+    const res = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, {
+      start: Math.floor(start / 1000) + 1, duration: 4, vod_required: true,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const clip = res.json() as { id: string; video_id: number; expiration: number; hls_master: string };
+    const clipKey = h.ctx.keys.stream.clip(stream.id, clip.id);
+    const held = (clip.expiration + h.ctx.config.vodHoldSeconds) * 1000;
+    expect(await h.ctx.redis.pttl(clipKey)).toBeGreaterThan(held - Date.now() - 5000);
+
+    // No worker runs yet, and the clip expires for viewers and producers.
+    h.clock.set(clip.expiration * 1000 + 1000);
+    expect((await h.get(clip.hls_master)).statusCode).toBe(404);
+    expect((await h.api('GET', `/streaming/streams/${stream.id}/clip_recording/${clip.id}`)).statusCode).toBe(404);
+
+    // A worker comes back: the VOD is made from the chunks the hold kept.
+    const worker = await startWorker({});
+    const video = await waitVideo(h, clip.video_id, 'ready', 30_000);
+    expect(video.videos.map((v) => v.segments)).toEqual([4, 4, 4]); // [start + 1, start + 5) on 1 s chunks
+    // Then the clip keeps its record and chunks only until its own expiration.
+    const ttl = await h.ctx.redis.pttl(clipKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(clip.expiration * 1000 - Date.now());
+    worker.kill('SIGTERM');
+    expect(await exited(worker)).toBe(0);
+  }, 60_000);
 });

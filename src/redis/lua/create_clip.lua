@@ -1,4 +1,6 @@
--- ARGV: base, clipId, now, ws, we, expiresMs, playlists JSON [names], fields JSON {field: value}
+-- ARGV: base, clipId, now, ws, we, expiresMs, playlists JSON [names], fields JSON {field: value}, holdMs
+-- holdMs: how much longer than its expiration a clip keeps its chunks and
+-- record for a VOD promotion still to come (0 when none is asked).
 -- Cuts a clip by reference, in O(log n) whatever its length: it records the
 -- span it covers and, per rendition, the start of its first chunk (cs:{pl})
 -- and, when the DVR already holds its end, of its last one (ce:{pl}). The
@@ -8,6 +10,7 @@ local base, clip_id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ws, we, expires = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local playlists = cjson.decode(ARGV[7])
 local fields = cjson.decode(ARGV[8])
+local held = expires + tonumber(ARGV[9] or '0')
 local ckey = base .. ':k:' .. clip_id
 if redis.call('EXISTS', ckey) == 1 then return { 'err', 'exists' } end
 
@@ -48,8 +51,8 @@ complete = complete and #playlists > 0
 fields['status'] = complete and 'ready' or 'recording'
 if complete then fields['tdur'] = redis.call('HGET', base .. ':meta', 'tdur') or fields['tdur'] end
 for k, v in pairs(fields) do redis.call('HSET', ckey, k, v) end
-redis.call('PEXPIREAT', ckey, expires)
-redis.call('HSET', base .. ':spans', clip_id, ws .. '|' .. we .. '|' .. expires)
+redis.call('PEXPIREAT', ckey, held)
+redis.call('HSET', base .. ':spans', clip_id, ws .. '|' .. we .. '|' .. held)
 redis.call('ZADD', base .. ':clips', expires, clip_id)
 if not complete then redis.call('ZADD', base .. ':recording', we, clip_id) end
 return { 'ok', complete and 'complete' or 'recording' }

@@ -19,13 +19,18 @@ for i = 1, #uploaded, 2 do
   if redis.call('EXISTS', chunk_key(base, uploaded[i + 1])) == 0 then redis.call('HDEL', base .. ':uploaded', uploaded[i]) end
 end
 for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
-  redis.call('HDEL', base .. ':spans', clip_id)
   redis.call('ZREM', base .. ':recording', clip_id)
 end
 redis.call('ZREMRANGEBYSCORE', base .. ':clips', '-inf', now)
+-- A span outlives its clip's expiration while a VOD promotion holds it.
+local spans = redis.call('HGETALL', base .. ':spans')
+for i = 1, #spans, 2 do
+  if tonumber(split(spans[i + 1])[3]) <= now then redis.call('HDEL', base .. ':spans', spans[i]) end
+end
 -- A deleted stream is visited until its last clip is gone; then its
 -- remaining bookkeeping goes and the caller stops visiting it (-1).
-if redis.call('EXISTS', base .. ':meta') == 0 and redis.call('ZCARD', base .. ':clips') == 0 then
+if redis.call('EXISTS', base .. ':meta') == 0 and redis.call('ZCARD', base .. ':clips') == 0
+  and redis.call('HLEN', base .. ':spans') == 0 then
   redis.call('DEL', base .. ':rseq', base .. ':spans', base .. ':recording', base .. ':clips')
   return -1
 end
