@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Installs what `npm start` / `npm test` need and is missing: npm packages,
-# ffmpeg + ffprobe, and (with --need-redis-server) redis-server. Quick when
+# ffmpeg + ffprobe, (with --need-redis-server) redis-server and (with
+# --need-chromium, for the browser playback test) Debian's chromium. Quick when
 # nothing is missing: only file dates and PATH are checked then.
 # Everything goes to stderr: `npm run cli` prints JSON on stdout after this.
 #
-#   scripts/ensure.sh [--quiet] [--need-redis-server]
+#   scripts/ensure.sh [--quiet] [--need-redis-server] [--need-chromium]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=0
 need_redis=0
+need_chromium=0
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
     --need-redis-server) need_redis=1 ;;
+    --need-chromium) need_chromium=1 ;;
     *) echo "ensure.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +45,9 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ "$need_redis" = 1 ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
+if [ "$need_chromium" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

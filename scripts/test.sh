@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure.sh --quiet
+# chromium: the browser test plays clips in hls.js and a <video> element.
+bash scripts/ensure.sh --quiet --need-chromium
 
 # True when a Redis answers PING on 127.0.0.1:$1. Without redis-cli, bash's
 # /dev/tcp speaks the one-line protocol well enough.
