@@ -64,7 +64,7 @@ fi
 say "installing ${missing[*]} with apt-get (once; this takes a minute)"
 log="$(mktemp)"
 if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
   tail -n 20 "$log" >&2
   rm -f "$log"
   say "apt-get could not install ${missing[*]}: install it by hand with \`apt-get install ${missing[*]}\`"
