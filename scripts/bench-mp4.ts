@@ -14,7 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadClip } from '../src/clips/records.js';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
+import { deletePrefix } from '../src/redis/prefix.js';
 import { demoEncoderArgs } from '../src/demo/encoder.js';
 import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
 import { loadRenditions } from '../src/dvr/renditions.js';
@@ -171,9 +173,10 @@ async function main(): Promise<void> {
         + `${(r.bytes / r.seconds / 1e9).toFixed(2)} GB/s, ${(r.done / r.seconds).toFixed(0)} req/s`);
     }
   } finally {
-    const keys = await ctx.redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await ctx.redis.del(...keys.slice(i, i + 1000));
     await service.close();
+    const admin = new Redis(config.redisUrl);
+    await deletePrefix(admin, prefix);
+    admin.disconnect();
     agent.destroy();
     await rm(dataDir, { recursive: true, force: true });
   }

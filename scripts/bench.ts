@@ -9,7 +9,9 @@ import { readFile, mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
+import { deletePrefix } from '../src/redis/prefix.js';
 import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
 import { createStream, loadStream } from '../src/dvr/streams.js';
 import { startService } from '../src/service.js';
@@ -149,9 +151,10 @@ async function main(): Promise<void> {
     console.log(`reference /healthz: ${reference.toFixed(0)} req/s`);
     for (const [label, rps] of rows) console.log(`${label}: ${rps.toFixed(0)} req/s (${(rps / reference).toFixed(2)}x the reference)`);
   } finally {
-    const keys = await ctx.redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await ctx.redis.del(...keys.slice(i, i + 1000));
     await service.close();
+    const admin = new Redis(config.redisUrl);
+    await deletePrefix(admin, prefix);
+    admin.disconnect();
     agent.destroy();
   }
 }

@@ -8,12 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
+import { deletePrefix } from '../../src/redis/prefix.js';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { startService, type Service } from '../../src/service.js';
 import { createCompany } from '../../src/tenancy/companies.js';
 
 const run = promisify(execFile);
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CHUNK_S = 1;
 const PUSH_S = 40;
 
@@ -71,7 +74,7 @@ describe('live push to clips, end to end', () => {
     base = `http://127.0.0.1:${port}`;
     const config = loadConfig({
       ...process.env,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_URL: redisUrl,
       KEY_PREFIX: prefix,
       DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'dvr-e2e-')),
       PORT: String(port),
@@ -98,12 +101,11 @@ describe('live push to clips, end to end', () => {
 
   afterAll(async () => {
     encoder?.kill('SIGKILL');
-    const redis = service?.ctx.redis;
-    if (redis) {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-    }
     await service?.close();
+    // After close: running workers would write queue keys again.
+    const admin = new Redis(redisUrl);
+    await deletePrefix(admin, prefix);
+    admin.disconnect();
   });
 
   it('cuts a clip from the past, a clip from now, plays both, lists them, and expires one', async () => {

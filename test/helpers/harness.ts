@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
+import { deletePrefix, scanKeys } from '../../src/redis/prefix.js';
 import { ensureFixtures, fixtures } from '../../fixtures/make.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock, Context } from '../../src/context.js';
@@ -181,24 +182,7 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-async function scanKeys(redis: Redis, match: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 10_000);
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return [...new Set(found)].sort();
-}
-
-/** Deletes every key of a prefix, BullMQ's hash-tagged queue keys included. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const match of [`${prefix}:*`, `{${prefix}q}:*`]) {
-    const keys = await scanKeys(redis, match);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-  }
-}
+export { deletePrefix };
 
 // ---------------------------------------------------------------- harness
 

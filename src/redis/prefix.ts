@@ -1,0 +1,22 @@
+// Everything one KEY_PREFIX owns in Redis: the service's keys and BullMQ's
+// hash-tagged queue keys (see keys.ts). Tests and benchmarks share one Redis
+// and clean up after themselves with this.
+import type { Redis } from 'ioredis';
+
+export async function scanKeys(redis: Redis, match: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 10_000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...new Set(found)].sort();
+}
+
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  for (const match of [`${prefix}:*`, `{${prefix}q}:*`]) {
+    const keys = await scanKeys(redis, match);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  }
+}
