@@ -9,8 +9,10 @@ import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
 import { clipReadyHooks, scheduleFinalize } from './finalize.js';
-import { loadClip, parseClip, toClipRenditions, type ClipRecord, type ClipRendition } from './records.js';
+import { releaseClip } from './release.js';
+import { loadClip, parseClip, setClipField, toClipRenditions, type ClipRecord, type ClipRendition } from './records.js';
 import { resolveClipWindow, type ClipRequest, type ClipWindow } from './rules.js';
+import { deleteVideoRecord, type VideoRecord } from '../vod/records.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
 
 export class ClipRefusedError extends Error {}
@@ -88,18 +90,6 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
 }
 
 /**
- * Shortens how long a clip keeps its record and chunks: to `keepUntil` (unix
- * ms), or ends it now (0).
- */
-export async function releaseClip(
-  ctx: Context, streamId: number, clipId: string, renditions: ClipRendition[], keepUntil: number,
-): Promise<void> {
-  await runScript(ctx.redis, 'releaseClip', ctx.keys.stream.tag(streamId), [
-    clipId, ctx.clock.now(), JSON.stringify(renditions.map((r) => r.playlist)), keepUntil,
-  ]);
-}
-
-/**
  * The VOD record of a vod_required clip, made once the clip exists (so a
  * refused request uses no video id) and before anything can finalize it. If
  * this fails the clip is taken back: the request fails whole, and a retry by
@@ -108,12 +98,14 @@ export async function releaseClip(
 async function attachVideo(
   ctx: Context, stream: StreamRecord, clipId: string, window: ClipWindow, createdAt: string, renditions: ClipRendition[],
 ): Promise<void> {
+  let video: VideoRecord | null = null;
   try {
     const videoId = await ctx.redis.incr(ctx.keys.videoSeq);
-    await createPendingVideo(ctx, stream, { videoId, clipId, start: window.start, duration: window.duration, createdAt, renditions });
-    await ctx.redis.hset(ctx.keys.stream.clip(stream.id, clipId), 'video_id', String(videoId));
+    video = await createPendingVideo(ctx, stream, { videoId, clipId, start: window.start, duration: window.duration, createdAt, renditions });
+    await setClipField(ctx, stream.id, clipId, 'video_id', String(videoId));
   } catch (err) {
-    await releaseClip(ctx, stream.id, clipId, renditions, 0).catch(() => undefined);
+    await releaseClip(ctx, stream.id, clipId, 0).catch(() => undefined);
+    if (video) await deleteVideoRecord(ctx, video).catch(() => undefined);
     throw err;
   }
 }
@@ -131,7 +123,7 @@ export async function listClips(ctx: Context, streamId: number): Promise<ClipRec
 }
 
 export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> {
-  await releaseClip(ctx, clip.stream_id, clip.id, clip.renditions, 0);
+  await releaseClip(ctx, clip.stream_id, clip.id, 0);
   ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id }, 'clip expired on request');
   // A ready clip's promotion, if still to come, fails on its own; a recording one never gets one.
   if (clip.video_id !== null && clip.status === 'recording') {

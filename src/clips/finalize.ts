@@ -8,7 +8,8 @@ import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { runScript } from '../redis/scripts.js';
 import { failVideo } from '../vod/videos.js';
 import { loadClipChunks } from './chunks.js';
-import { loadClip, resolveRenditions, type ClipRecord, type ClipStatus } from './records.js';
+import { releaseClip } from './release.js';
+import { loadHeldClip, resolveRenditions, type ClipRecord, type ClipStatus } from './records.js';
 
 export type FinalizeOutcome = ClipStatus | 'gone';
 
@@ -28,7 +29,8 @@ export async function rescheduleFinalize(queues: Queues, streamId: number, clipI
 }
 
 export async function finalizeClip(ctx: Context, queues: Queues, streamId: number, clipId: string): Promise<FinalizeOutcome> {
-  let clip = await loadClip(ctx, streamId, clipId);
+  // Held, expired or not: a VOD promotion may still need this clip finalized.
+  let clip = await loadHeldClip(ctx, streamId, clipId);
   if (!clip) return 'gone';
   if (clip.status === 'ready') {
     // Run again after a failed attempt: the hooks (promotion, prebuild) are
@@ -43,7 +45,9 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
   if (!(await everyRenditionPassed(ctx, clip, perRendition))) {
     // A rendition that stopped (a dead rung, a gap, the encoder gone) must
     // not hold the clip back: past the grace period it closes with what it has.
-    if (now < clip.we + ctx.config.finalizeGraceSeconds * 1000) return 'recording';
+    // Long chunks arrive long after the window's end: wait two of them at least.
+    const grace = Math.max(ctx.config.finalizeGraceSeconds * 1000, 2 * clip.tdur * 1000);
+    if (now < clip.we + grace) return 'recording';
   }
   // Renditions that delivered nothing for this window are left out; a clip
   // with nothing at all has failed.
@@ -61,10 +65,11 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
   metrics.clipsFinalized.inc({ status });
   ctx.log.info({ clip_id: clipId, stream_id: streamId, status, renditions: kept.length }, 'clip finalized');
   if (status === 'ready') {
-    const ready = await loadClip(ctx, streamId, clipId);
+    const ready = await loadHeldClip(ctx, streamId, clipId);
     if (ready) await clipReadyHooks.run(ctx, queues, ready);
   } else if (clip.video_id !== null) {
     await failVideo(ctx, clip.video_id, 'the clip received no media: there is nothing to promote');
+    await releaseClip(ctx, streamId, clipId, clip.expiration * 1000); // nothing left to hold for
   }
   return status;
 }

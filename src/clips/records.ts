@@ -1,5 +1,6 @@
 // Clip records as stored in Redis, and the clip as the API shows it.
 import type { Context } from '../context.js';
+import { runScript } from '../redis/scripts.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { CLIP_ID } from '../ids.js';
 
@@ -127,6 +128,10 @@ export async function resolveRenditions(ctx: Context, clip: ClipRecord): Promise
   if (clip.renditions.length > 0) return clip;
   const renditions = toClipRenditions(await loadRenditions(ctx, clip.stream_id));
   if (renditions.length === 0) return clip;
-  await ctx.redis.hset(ctx.keys.stream.clip(clip.stream_id, clip.id), 'renditions', JSON.stringify(renditions));
+  await setClipField(ctx, clip.stream_id, clip.id, 'renditions', JSON.stringify(renditions));
   return { ...clip, renditions };
+}
+
+export async function setClipField(ctx: Context, streamId: number, clipId: string, field: string, value: string): Promise<void> {
+  await runScript(ctx.redis, 'setClipField', ctx.keys.stream.tag(streamId), [clipId, field, value]);
 }

@@ -28,7 +28,7 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
   const counter = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
   const chunkId = counter + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
   const result = await runScript<CommitResult | null>(ctx.redis, 'storeChunk', base, [
-    uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS,
+    uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
   metrics.ingestChunks.inc();
   metrics.ingestBytes.inc(bytes.length);
@@ -54,7 +54,7 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
   }
   const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments });
   const committed = await runScript<CommitResult[]>(ctx.redis, 'ingestPlaylist', base, [
-    name, body, ctx.clock.now(), UNLISTED_GRACE_MS,
+    name, body, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
   if (committed.length > 0) afterCommit(ctx, stream.id, committed);
   return playlist;

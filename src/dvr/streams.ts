@@ -56,7 +56,15 @@ function parseRecord(raw: Record<string, string>): StreamRecord | null {
 }
 
 export async function loadStream(ctx: Context, streamId: number): Promise<StreamRecord | null> {
-  return parseRecord(await ctx.redis.hgetall(ctx.keys.stream.meta(streamId)));
+  const key = ctx.keys.stream.meta(streamId);
+  const raw = await ctx.redis.hgetall(key);
+  if (raw.id && !raw.play_key) {
+    // A stream made before live URLs had a play key gets one, the same for
+    // every process (HSETNX), and keeps it.
+    await ctx.redis.hsetnx(key, 'play_key', randomBytes(12).toString('base64url'));
+    raw.play_key = (await ctx.redis.hget(key, 'play_key')) ?? '';
+  }
+  return parseRecord(raw);
 }
 
 /** A stream of this company, or null: another company's stream does not exist for it. */

@@ -18,6 +18,7 @@ const scripts = {
   createClip: source('create_clip'),
   finalizeClip: source('finalize_clip'),
   releaseClip: source('release_clip'),
+  setClipField: source('set_clip_field'),
   dropDvr: source('drop_dvr'),
   trimWindow: source('trim_window'),
 } as const;

@@ -37,8 +37,8 @@ function sendChunk(reply: FastifyReply, bytes: Buffer | null, cacheControl: stri
 }
 
 /** Long-lived, but never past the clip's expiration: then it must answer 404. */
-function cacheUntil(expiration: number, immutable: boolean): string {
-  const seconds = Math.max(0, Math.min(31536000, Math.floor(expiration - Date.now() / 1000)));
+function cacheUntil(expiration: number, nowMs: number, immutable: boolean): string {
+  const seconds = Math.max(0, Math.min(31536000, Math.floor(expiration - nowMs / 1000)));
   return `public, max-age=${seconds}${immutable ? ', immutable' : ''}`;
 }
 
@@ -63,7 +63,7 @@ export async function playbackRoutes(
     const chunk = CLIP_CHUNK.exec(file);
     if (chunk) {
       const served = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
-      return sendChunk(reply, served?.bytes ?? null, served && cacheUntil(served.expiration, true));
+      return sendChunk(reply, served?.bytes ?? null, served && cacheUntil(served.expiration, ctx.clock.now(), true));
     }
     const named = CLIP_PLAYLIST.exec(file);
     if (!named) return notFound(reply);
@@ -76,7 +76,7 @@ export async function playbackRoutes(
     if (!playlist) return notFound(reply);
     return reply
       .header('content-type', M3U8)
-      .header('cache-control', playlist.final ? cacheUntil(playlist.expiration, false) : CACHE_CHANGING)
+      .header('cache-control', playlist.final ? cacheUntil(playlist.expiration, ctx.clock.now(), false) : CACHE_CHANGING)
       .send(playlist.body);
   });
 

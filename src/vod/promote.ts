@@ -84,6 +84,7 @@ export async function promoteVideo(ctx: Context, videoId: number, deps: PromoteD
   } catch (err) {
     if (!(err instanceof VideoDeletedError)) throw err;
     await rm(workDir, { recursive: true, force: true });
+    if (video) await releaseVodHold(ctx, video); // nothing left to promote
     // Deleted during this attempt: everything goes, the manifest it may have
     // written included. Missing from the start with a finished folder: that
     // is what a Redis that lost the record leaves, for reconcile to restore.

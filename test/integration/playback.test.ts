@@ -39,7 +39,7 @@ const attrs = (line: string) => Object.fromEntries(
 function expectCachedUntilExpiry(header: string | undefined, suffix: string): void {
   const match = /^public, max-age=(\d+)(.*)$/.exec(header ?? '');
   expect(match, header).not.toBeNull();
-  const left = clip.expiration - Math.floor(Date.now() / 1000);
+  const left = clip.expiration - Math.floor(h.clock.now() / 1000);
   expect(Number(match![1])).toBeGreaterThan(left - 5);
   expect(Number(match![1])).toBeLessThanOrEqual(left);
   expect(match![2]).toBe(suffix);

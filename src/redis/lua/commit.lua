@@ -1,7 +1,7 @@
 -- A chunk enters the DVR once both its bytes and a playlist listing it have
 -- arrived, in whichever order. Returns nil until then; afterwards
 -- {playlist, member, start}.
-local function commit(base, uri, now, grace)
+local function commit(base, uri, now, grace, hold)
   local id = redis.call('HGET', base .. ':uploaded', uri)
   local listing = redis.call('HGET', base .. ':listed', uri)
   if not id or not listing then return nil end
@@ -41,9 +41,10 @@ local function commit(base, uri, now, grace)
   local window = window_ms(base)
   -- The window retires the chunk explicitly (trim_index); this TTL is only
   -- the backstop. It outlasts the window by the longest clip expiration
-  -- (4 h), so neither a window raised later (dvr_duration spans at most 4 h)
-  -- nor a cleaner running late can drop a chunk a clip still needs.
-  redis.call('PEXPIREAT', ckey, math.max(start + l.dur, now) + window + 4 * 3600000 + grace)
+  -- (4 h) and a VOD promotion's hold, so neither a window raised later
+  -- (dvr_duration spans at most 4 h) nor a cleaner running late can drop a
+  -- chunk a clip still needs.
+  redis.call('PEXPIREAT', ckey, math.max(start + l.dur, now) + window + 4 * 3600000 + hold + grace)
   redis.call('HSET', base .. ':meta', 'last_chunk_at', now)
   -- The largest chunk so far bounds every clip's EXT-X-TARGETDURATION.
   local rounded = math.floor(l.dur / 1000 + 0.5)

@@ -1,4 +1,4 @@
--- ARGV: base, playlist name, JSON {targetDuration, segments}, now, graceMs
+-- ARGV: base, playlist name, JSON {targetDuration, segments}, now, graceMs, vodHoldMs
 -- Records the chunks this playlist lists for the first time and commits
 -- those whose bytes are already here. Returns the committed results.
 local base, pl, now, grace = ARGV[1], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -23,7 +23,7 @@ for _, s in ipairs(segments) do
       discSeq = state.discSeq, pdt = s.programDateTimeMs, at = now }
     redis.call('HSET', base .. ':listed', s.uri, cjson.encode(listing))
     state.lastSeq = s.seq
-    local result = commit(base, s.uri, now, grace)
+    local result = commit(base, s.uri, now, grace, tonumber(ARGV[6]))
     if result then committed[#committed + 1] = result end
   end
 end

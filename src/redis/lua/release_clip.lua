@@ -1,9 +1,9 @@
--- ARGV: base, clipId, now, JSON [playlist names], keepUntil (unix ms; 0 = delete now)
+-- ARGV: base, clipId, now, keepUntil (unix ms; 0 = delete now)
 -- Shortens how long a clip keeps its chunks: to keepUntil (a VOD promotion
 -- that held them past the clip's expiration is done), or to now (the clip is
 -- deleted or expired). Archived chunks it kept alive are then kept only as
 -- long as some clip still needs them, or released at once.
-local base, clip_id, now, keep_until = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
+local base, clip_id, now, keep_until = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local ckey = base .. ':k:' .. clip_id
 local span = redis.call('HGET', base .. ':spans', clip_id)
 local s = span and split(span)
@@ -19,7 +19,8 @@ end
 if not s then return 0 end
 local ws, we = tonumber(s[1]), tonumber(s[2])
 local spans = live_spans(base, now, nil)
-for _, pl in ipairs(cjson.decode(ARGV[4])) do
+-- Every rendition the stream ever had: a clip's own list may still be empty.
+for _, pl in ipairs(redis.call('HKEYS', base .. ':rseq')) do
   local archive = base .. ':a:' .. pl
   local members = redis.call('ZRANGEBYSCORE', archive, ws - 600000, '(' .. we, 'WITHSCORES')
   for j = 1, #members, 2 do

@@ -18,8 +18,10 @@ local uploaded = redis.call('HGETALL', base .. ':uploaded')
 for i = 1, #uploaded, 2 do
   if redis.call('EXISTS', chunk_key(base, uploaded[i + 1])) == 0 then redis.call('HDEL', base .. ':uploaded', uploaded[i]) end
 end
-for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
-  redis.call('ZREM', base .. ':recording', clip_id)
+-- A recording clip leaves that list when its record is gone (not at its
+-- expiration: a VOD promotion may hold it and still need it finalized).
+for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':recording', '-inf', now)) do
+  if redis.call('EXISTS', base .. ':k:' .. clip_id) == 0 then redis.call('ZREM', base .. ':recording', clip_id) end
 end
 redis.call('ZREMRANGEBYSCORE', base .. ':clips', '-inf', now)
 -- A span outlives its clip's expiration while a VOD promotion holds it.
