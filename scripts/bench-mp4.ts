@@ -14,9 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadClip } from '../src/clips/records.js';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
-import { deletePrefix } from '../src/redis/prefix.js';
+import { deletePrefixAt } from '../src/redis/prefix.js';
 import { demoEncoderArgs } from '../src/demo/encoder.js';
 import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
 import { loadRenditions } from '../src/dvr/renditions.js';
@@ -174,9 +173,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await service.close();
-    const admin = new Redis(config.redisUrl);
-    await deletePrefix(admin, prefix);
-    admin.disconnect();
+    await deletePrefixAt(config.redisUrl, prefix);
     agent.destroy();
     await rm(dataDir, { recursive: true, force: true });
   }

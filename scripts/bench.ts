@@ -9,9 +9,8 @@ import { readFile, mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
-import { deletePrefix } from '../src/redis/prefix.js';
+import { deletePrefixAt } from '../src/redis/prefix.js';
 import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
 import { createStream, loadStream } from '../src/dvr/streams.js';
 import { startService } from '../src/service.js';
@@ -152,9 +151,7 @@ async function main(): Promise<void> {
     for (const [label, rps] of rows) console.log(`${label}: ${rps.toFixed(0)} req/s (${(rps / reference).toFixed(2)}x the reference)`);
   } finally {
     await service.close();
-    const admin = new Redis(config.redisUrl);
-    await deletePrefix(admin, prefix);
-    admin.disconnect();
+    await deletePrefixAt(config.redisUrl, prefix);
     agent.destroy();
   }
 }

@@ -8,9 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
-import { deletePrefix } from '../../src/redis/prefix.js';
+import { deletePrefixAt } from '../../src/redis/prefix.js';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { startService, type Service } from '../../src/service.js';
 import { createCompany } from '../../src/tenancy/companies.js';
@@ -103,9 +102,7 @@ describe('live push to clips, end to end', () => {
     encoder?.kill('SIGKILL');
     await service?.close();
     // After close: running workers would write queue keys again.
-    const admin = new Redis(redisUrl);
-    await deletePrefix(admin, prefix);
-    admin.disconnect();
+    await deletePrefixAt(redisUrl, prefix);
   });
 
   it('cuts a clip from the past, a clip from now, plays both, lists them, and expires one', async () => {
