@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const log = createLogger('warn', pino.destination(2));
   const embedded = config.redisUrl ? null : await joinOrStartEmbeddedRedis(config.dataDir, log);
-  const redis = await connectRedis(embedded?.url ?? config.redisUrl, 'dvr-cli');
+  const redis = await connectRedis(embedded?.url ?? config.redisUrl, 'dvr-cli', { cluster: !embedded && config.redisCluster });
   const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: systemClock };
   try {
     process.stdout.write(JSON.stringify(await run(ctx, process.argv.slice(2))) + '\n');

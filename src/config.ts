@@ -12,6 +12,8 @@ export interface Config {
   publicBaseUrl: string;
   /** Empty: run a private redis-server under dataDir (the embedded default). */
   redisUrl: string;
+  /** REDIS_URL names a node (or several, comma-separated) of a Redis Cluster. */
+  redisCluster: boolean;
   dataDir: string;
   demo: boolean;
   logLevel: string;
@@ -93,6 +95,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '0.0.0.0';
   const redisUrl = env.REDIS_URL ?? '';
+  const redisCluster = bool(env, 'REDIS_CLUSTER', false);
+  if (redisCluster && !redisUrl) throw new ConfigError('REDIS_CLUSTER=1 needs REDIS_URL: a node of the cluster (redis://host:port)');
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
   }
@@ -108,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     publicBaseUrl: url('PUBLIC_BASE_URL', env.PUBLIC_BASE_URL || `http://localhost:${port}`),
     redisUrl,
+    redisCluster,
     dataDir: path.resolve(env.DATA_DIR || './data'),
     demo: bool(env, 'DEMO', true),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

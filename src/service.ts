@@ -28,7 +28,7 @@ export interface Service {
 
 export async function startService(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Service> {
   const log = opts.log ?? createLogger(config.logLevel);
-  const redis = await connectRedis(config.redisUrl, `dvr-${config.role}`);
+  const redis = await connectRedis(config.redisUrl, `dvr-${config.role}`, { cluster: config.redisCluster });
   defineScripts(redis);
   const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: opts.clock ?? systemClock };
   const queueConnection = redis.duplicate();

@@ -117,15 +117,15 @@ export class Mp4Store {
   private async sweep(): Promise<void> {
     const keys = this.index.keys();
     if (keys.length === 0) return;
-    const pipeline = this.ctx.redis.pipeline();
-    for (const key of keys) {
+    // One command each, not a pipeline: the clips of different streams live
+    // in different slots of a Redis Cluster.
+    const expirations = await Promise.all(keys.map((key) => {
       const [streamId, rest] = key.split('/');
-      pipeline.hget(this.ctx.keys.stream.clip(Number(streamId), rest.slice(0, 16)), 'expiration');
-    }
-    const replies = (await pipeline.exec()) ?? [];
+      return this.ctx.redis.hget(this.ctx.keys.stream.clip(Number(streamId), rest.slice(0, 16)), 'expiration');
+    }));
     const now = this.ctx.clock.now();
     await Promise.all(keys.map(async (key, i) => {
-      const expiration = replies[i]?.[1] as string | null;
+      const expiration = expirations[i];
       if (!expiration || Number(expiration) * 1000 <= now) return this.unlink(key);
       if (!(await this.has(key))) this.index.remove(key);
     }));
