@@ -2,9 +2,11 @@
 // create_clip.lua): it records the span it covers, a couple of kilobytes
 // whatever its length, and never copies media.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { runScript } from '../redis/scripts.js';
+import { probesSettled } from '../dvr/rendition-probe.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
@@ -16,6 +18,9 @@ import { deleteVideoRecord, type VideoRecord } from '../vod/records.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
 
 export class ClipRefusedError extends Error {}
+
+/** How long a clip cut before its stream's first probe ends waits for it. */
+const PROBE_WAIT_MS = 3000;
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -32,7 +37,7 @@ export function newClipId(): string {
 export async function createClip(ctx: Context, queues: Queues, stream: StreamRecord, req: ClipRequest): Promise<ClipRecord> {
   const window = resolveClipWindow(req, stream.dvr_duration, ctx.clock.now());
   if (!stream.dvr_enabled) throw new ClipRefusedError('DVR is disabled for this stream: enable dvr_enabled to cut clips');
-  const renditions = toClipRenditions(await loadRenditions(ctx, stream.id));
+  const renditions = toClipRenditions(await knownRenditions(ctx, stream.id));
   // A clip reaching into the future may be made before the stream's first
   // chunk (a scheduled clip): it learns its renditions when they appear.
   if (renditions.length === 0 && (window.start + window.duration) * 1000 <= ctx.clock.now()) {
@@ -108,6 +113,19 @@ async function attachVideo(
     if (video) await deleteVideoRecord(ctx, video).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The stream's renditions, once the probes running in this process have
+ * told their heights: a clip's rendition names (media_{n}_{height}) are in
+ * its URLs for good. Only a clip cut while its stream's first chunks are
+ * being probed waits (with nothing in flight, probesSettled resolves at once).
+ */
+async function knownRenditions(ctx: Context, streamId: number) {
+  const renditions = await loadRenditions(ctx, streamId);
+  if (renditions.every((r) => r.height)) return renditions;
+  await Promise.race([probesSettled(), sleep(PROBE_WAIT_MS, undefined, { ref: false })]);
+  return loadRenditions(ctx, streamId);
 }
 
 export async function listClips(ctx: Context, streamId: number): Promise<ClipRecord[]> {

@@ -142,7 +142,7 @@ describe('a worker killed during a VOD promotion', () => {
     // Then the clip keeps its record and chunks only until its own expiration.
     const ttl = await h.ctx.redis.pttl(clipKey);
     expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(clip.expiration * 1000 - Date.now());
+    expect(ttl).toBeLessThanOrEqual(clip.expiration * 1000 - Date.now() + 50); // Redis's clock against ours
     worker.kill('SIGTERM');
     expect(await exited(worker)).toBe(0);
   }, 60_000);
