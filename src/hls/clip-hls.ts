@@ -2,7 +2,7 @@
 // built once per process and kept; a request then costs one EXISTS (the clip
 // may have been deleted through another process).
 import type { Context } from '../context.js';
-import type { ChunkRef } from '../dvr/chunk-ref.js';
+import { readChunkWith } from '../dvr/chunk-read.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import { loadClip, resolveRenditions, type ClipRecord } from '../clips/records.js';
@@ -52,18 +52,11 @@ export class ClipHls {
 
   /** The chunk's bytes, if the clip is alive and belongs to this company. */
   async chunk(clientId: number, streamId: number, clipId: string, chunkId: string): Promise<ServedChunk | null> {
-    const k = this.ctx.keys.stream;
-    const [[, [owner, expiration]], [, bytes]] = (await this.ctx.redis
-      .pipeline()
-      .hmget(k.clip(streamId, clipId), 'client_id', 'expiration')
-      .hgetBuffer(k.chunk(streamId, chunkId), 'b')
-      .exec()) as [[null, (string | null)[]], [null, Buffer | null]];
+    const { grant: [owner, expiration], bytes } = await readChunkWith(
+      this.ctx, streamId, chunkId, this.ctx.keys.stream.clip(streamId, clipId), ['client_id', 'expiration'],
+    );
     const alive = Number(expiration) * 1000 > this.ctx.clock.now();
     return owner === String(clientId) && alive && bytes ? { bytes, expiration: Number(expiration) } : null;
-  }
-
-  private chunksOf(clip: ClipRecord, playlist: string): Promise<ChunkRef[]> {
-    return loadClipChunks(this.ctx, clip, playlist);
   }
 
   private async media(clip: ClipRecord, name: string): Promise<string | null> {
@@ -74,7 +67,7 @@ export class ClipHls {
       targetDuration: clip.tdur,
       mediaSequence: 0,
       discontinuitySequence: 0,
-      chunks: await this.chunksOf(clip, rendition.playlist),
+      chunks: await loadClipChunks(this.ctx, clip, rendition.playlist),
       uri: (c) => `rec_${clip.id}_${c.id}.ts`,
     });
   }
@@ -89,7 +82,7 @@ export class ClipHls {
         const later = learned.find((l) => l.playlist === r.playlist);
         return {
           uri: `rec_${clip.id}_${r.name}.m3u8`,
-          chunks: await this.chunksOf(clip, r.playlist),
+          chunks: await loadClipChunks(this.ctx, clip, r.playlist),
           codecs: r.codecs ?? later?.codecs,
           width: r.width ?? later?.width,
           height: r.height ?? later?.height,

@@ -1,6 +1,7 @@
 // The live playlist of a stream: its DVR window, sliding, as the ingest
 // fills it. Built per request (it changes with every chunk).
 import type { Context } from '../context.js';
+import { readChunkWith } from '../dvr/chunk-read.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { findStream, windowSeconds, type StreamRecord } from '../dvr/streams.js';
@@ -51,11 +52,6 @@ export async function liveMedia(ctx: Context, clientId: number, streamId: number
 }
 
 export async function liveChunk(ctx: Context, clientId: number, streamId: number, playKey: string, chunkId: string): Promise<Buffer | null> {
-  const k = ctx.keys.stream;
-  const [[, [owner, key]], [, bytes]] = (await ctx.redis
-    .pipeline()
-    .hmget(k.meta(streamId), 'client_id', 'play_key')
-    .hgetBuffer(k.chunk(streamId, chunkId), 'b')
-    .exec()) as [[null, (string | null)[]], [null, Buffer | null]];
+  const { grant: [owner, key], bytes } = await readChunkWith(ctx, streamId, chunkId, ctx.keys.stream.meta(streamId), ['client_id', 'play_key']);
   return owner === String(clientId) && key === playKey ? bytes : null;
 }

@@ -37,7 +37,6 @@ for _, pl in ipairs(playlists) do
   else
     complete = false
   end
-  fields['pl:' .. pl] = '1'
 end
 if not any and we <= now then
   if oldest ~= nil and we <= oldest then return { 'err', 'before_dvr' } end
