@@ -4,6 +4,7 @@
 // passed (a safety net: its own job is normally already on the way).
 import type { Context } from '../src/context.js';
 import { rescheduleFinalize } from '../src/clips/finalize.js';
+import { advanceTimeline } from '../src/dvr/ingest.js';
 import { trimStream } from '../src/dvr/streams.js';
 import type { Queues } from '../src/jobs/queues.js';
 
@@ -14,6 +15,7 @@ export function cleanerProcessor(ctx: Context, queues: Queues) {
     for (const id of (await ctx.redis.smembers(ctx.keys.activeStreams)).map(Number)) {
       // One stream's trouble must not stop the pass for the others.
       try {
+        await advanceTimeline(ctx, id);
         removed += await trimStream(ctx, id);
         for (const clipId of await ctx.redis.zrangebyscore(ctx.keys.stream.recording(id), '-inf', overdue)) {
           await rescheduleFinalize(queues, id, clipId);

@@ -1,4 +1,12 @@
-// A chunk as the time index and the clips refer to it (see lib.lua).
+// A chunk as the time index and the clips refer to it: the one owner, on the
+// TypeScript side, of the index member format. Its Lua twin is the
+// chunk_member / member_* functions of src/redis/lua/lib.lua; change both
+// together. Who relies on it: the window index, the archive and its expiry
+// set (lib.lua, commit.lua, create_clip/release_clip/drop_dvr/trim_window),
+// the live playlist (hls/live-hls.ts), a clip's chunks (clips/chunks.ts),
+// the DVR range (dvr/streams.ts) and the probe after a commit (dvr/ingest.ts).
+//
+// Member: "id|durMs|size|discSeq|disc|n", scored by the chunk's start (unix ms).
 export interface ChunkRef {
   id: string;
   /** unix ms */
@@ -15,6 +23,11 @@ export interface ChunkRef {
 
 export const CHUNK_ID = /^[0-9a-z]{1,13}$/;
 
+/** The member text of a chunk (the score, its start, is kept beside it). */
+export function formatChunkMember(ref: Omit<ChunkRef, 'start'>): string {
+  return [ref.id, ref.durationMs, ref.size, ref.discSeq, ref.discontinuity ? 1 : 0, ref.n].join('|');
+}
+
 export function parseChunkRef(member: string, score: string | number): ChunkRef {
   const [id, dur, size, discSeq, disc, n] = member.split('|');
   return {
@@ -26,6 +39,17 @@ export function parseChunkRef(member: string, score: string | number): ChunkRef 
     discontinuity: disc === '1',
     n: Number(n),
   };
+}
+
+/** The chunk id of a member, without parsing the rest. */
+export function chunkMemberId(member: string): string {
+  const bar = member.indexOf('|');
+  return bar < 0 ? member : member.slice(0, bar);
+}
+
+/** The duration (ms) a member records. */
+export function chunkMemberDuration(member: string): number {
+  return Number(member.split('|', 2)[1]);
 }
 
 /** Parses a ZRANGE ... WITHSCORES reply. */

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { metrics } from '../metrics.js';
 import { runScript } from '../redis/scripts.js';
+import { chunkMemberId } from './chunk-ref.js';
 import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
 import { probeRendition } from './rendition-probe.js';
 import { loadStream, type StreamRecord } from './streams.js';
@@ -12,6 +13,12 @@ import { loadStream, type StreamRecord } from './streams.js';
 /** Bytes no playlist lists within this time are dropped. */
 const UNLISTED_GRACE_MS = 120_000;
 const STREAM_KEY = /^[A-Za-z0-9_-]{16,64}$/;
+/**
+ * Only a media playlist's newest chunks are looked at (commit.lua keeps as
+ * many listings waiting per rendition): an encoder uploads each chunk right
+ * after recording it, so a long playlist's older chunks never get bytes.
+ */
+const NEWEST_LISTED = 256;
 
 export type CommitResult = [playlist: string, member: string, start: string];
 
@@ -27,13 +34,13 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
   // holding one chunk's URL tells nothing about another's.
   const counter = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
   const chunkId = counter + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
-  const result = await runScript<CommitResult | null>(ctx.redis, 'storeChunk', base, [
+  const committed = await runScript<CommitResult[]>(ctx.redis, 'storeChunk', base, [
     uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
   metrics.ingestChunks.inc();
   metrics.ingestBytes.inc(bytes.length);
-  ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: Boolean(result) }, 'chunk received');
-  if (result) afterCommit(ctx, stream.id, [result]);
+  ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: committed.length }, 'chunk received');
+  if (committed.length > 0) afterCommit(ctx, stream.id, committed);
 }
 
 /** Throws BadPlaylistError for text that is not a usable playlist. */
@@ -52,7 +59,7 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
     if (Object.keys(declared).length > 0) await ctx.redis.hset(ctx.keys.stream.declared(stream.id), declared);
     return playlist;
   }
-  const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments });
+  const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments.slice(-NEWEST_LISTED) });
   const committed = await runScript<CommitResult[]>(ctx.redis, 'ingestPlaylist', base, [
     name, body, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
@@ -60,11 +67,22 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
   return playlist;
 }
 
+/**
+ * The cleaner's pass: chunks held back behind one whose bytes never came
+ * enter the DVR once it is given up, even if the encoder has gone quiet.
+ */
+export async function advanceTimeline(ctx: Context, streamId: number): Promise<void> {
+  const committed = await runScript<CommitResult[]>(ctx.redis, 'advanceTimeline', ctx.keys.stream.tag(streamId), [
+    ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
+  ]);
+  if (committed.length > 0) afterCommit(ctx, streamId, committed);
+}
+
 function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): void {
   for (const [playlist, member] of results) {
     ctx.log.debug({ stream_id: streamId, playlist, member }, 'chunk entered the DVR');
     // Probing happens beside the request: the encoder must not wait for it.
-    probeRendition(ctx, streamId, playlist, member.split('|')[0]).catch((err) =>
+    probeRendition(ctx, streamId, playlist, chunkMemberId(member)).catch((err) =>
       ctx.log.warn({ err, stream_id: streamId, playlist }, 'probing a chunk failed'),
     );
   }

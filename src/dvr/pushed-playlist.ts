@@ -40,6 +40,11 @@ export function parsePushedPlaylist(text: string): PushedPlaylist {
     return { kind: 'master', variants: manifest.playlists.map(variantOf) };
   }
   const firstSeq = manifest.mediaSequence ?? 0;
+  // Sequence numbers are exact up to 2^53 (ffmpeg's epoch_us numbering is
+  // about 2^51): past that they could not be told apart.
+  if (!Number.isSafeInteger(firstSeq + manifest.segments.length) || firstSeq < 0) {
+    throw new BadPlaylistError('EXT-X-MEDIA-SEQUENCE must be a whole number from 0 to 2^53');
+  }
   const segments = manifest.segments.map((segment, i): PushedSegment => {
     const uri = chunkName(segment.uri);
     if (!(segment.duration > 0) || segment.duration > 600) {

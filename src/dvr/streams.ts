@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { runScript } from '../redis/scripts.js';
+import { chunkMemberDuration } from './chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from './renditions.js';
 
 export interface StreamRecord {
@@ -153,7 +154,7 @@ export async function dvrRange(ctx: Context, stream: StreamRecord, playlists: st
     ]);
     if (first.length < 2 || last.length < 2) continue;
     start = Math.min(start, Number(first[1]));
-    end = Math.max(end, Number(last[1]) + Number(last[0].split('|')[1]));
+    end = Math.max(end, Number(last[1]) + chunkMemberDuration(last[0]));
   }
   return Number.isFinite(start) ? { start: Math.floor(start / 1000), end: Math.ceil(end / 1000) } : null;
 }

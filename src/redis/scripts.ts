@@ -15,6 +15,7 @@ function source(name: string, withCommit = false): string {
 const scripts = {
   storeChunk: source('store_chunk', true),
   ingestPlaylist: source('ingest_playlist', true),
+  advanceTimeline: source('advance_timeline', true),
   createClip: source('create_clip'),
   finalizeClip: source('finalize_clip'),
   releaseClip: source('release_clip'),

@@ -1,33 +1,53 @@
 -- ARGV: base, playlist name, JSON {targetDuration, segments}, now, graceMs, vodHoldMs
--- Records the chunks this playlist lists for the first time and commits
--- those whose bytes are already here. Returns the committed results.
-local base, pl, now, grace = ARGV[1], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- Records the chunks this playlist lists for the first time (commit.lua) and
+-- commits those that may enter the index now. Returns the committed results.
+local base, pl, now, grace, hold = ARGV[1], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local body = cjson.decode(ARGV[3])
-local raw = redis.call('HGET', base .. ':playlists', pl)
-local state = raw and cjson.decode(raw) or { lastSeq = -1, epoch = 0, discSeq = 0 }
 local segments = body.segments
+local st = load_state(base, pl)
 local restart = false
--- A sequence that goes backwards means the encoder restarted.
-if raw and #segments > 0 and segments[#segments].seq < state.lastSeq then
-  state.epoch = state.epoch + 1
-  state.lastSeq = -1
-  restart = true
-end
-local committed = {}
-for _, s in ipairs(segments) do
-  if s.seq > state.lastSeq then
-    local disc = s.discontinuity or restart
-    restart = false
-    if disc then state.discSeq = state.discSeq + 1 end
-    local listing = { pl = pl, seq = s.seq, epoch = state.epoch, dur = s.durationMs, disc = disc,
-      discSeq = state.discSeq, pdt = s.programDateTimeMs, at = now }
-    redis.call('HSET', base .. ':listed', s.uri, cjson.encode(listing))
-    state.lastSeq = s.seq
-    local result = commit(base, s.uri, now, grace, tonumber(ARGV[6]))
-    if result then committed[#committed + 1] = result end
+local fresh = {}
+if st.known and #segments > 0 and segments[#segments].seq < st.lastSeq then
+  -- The sequence went back: an encoder restart if this lists new chunks;
+  -- else a retry or a late duplicate, which changes nothing.
+  if brings_new_chunks(base, pl, segments) then
+    st.epoch, st.lastSeq, restart = st.epoch + 1, -1, true
+    redis.call('DEL', base .. ':seen:' .. pl)
+  else
+    segments = {}
   end
 end
-redis.call('HSET', base .. ':playlists', pl, cjson.encode(state))
-local tdur = tonumber(redis.call('HGET', base .. ':meta', 'tdur') or '0')
-if body.targetDuration > tdur then redis.call('HSET', base .. ':meta', 'tdur', body.targetDuration) end
+for _, s in ipairs(segments) do
+  if s.seq > st.lastSeq then fresh[#fresh + 1] = s end
+end
+-- Only the newest listings count: an encoder uploads a chunk once, right
+-- after recording it, so older ones would never get their bytes.
+local first = math.max(1, #fresh - WAITING_MAX + 1)
+local remaining, longest = 0, 0
+for i = first, #fresh do
+  remaining = remaining + fresh[i].durationMs
+  longest = math.max(longest, fresh[i].durationMs)
+end
+for i = first, #fresh do
+  local s = fresh[i]
+  -- The playlist's last chunk has just ended: each one started as long
+  -- before now as it and the chunks after it last.
+  local arrival = now - remaining
+  remaining = remaining - s.durationMs
+  local disc = s.discontinuity or (restart and i == first)
+  if disc then st.discSeq = st.discSeq + 1 end
+  list_chunk(base, pl, st, s, arrival, disc, now)
+end
+if #fresh > 0 then bound_listings(base, pl) end
+local committed = {}
+advance(base, pl, st, now, grace, hold, committed)
+save_state(base, pl, st)
+-- The encoder's EXT-X-TARGETDURATION counts only as far as the chunks it
+-- lists bear it out (never past the longest, rounded up).
+if longest > 0 then
+  local declared = math.min(tonumber(body.targetDuration) or 0, math.ceil(longest / 1000))
+  if declared > tonumber(redis.call('HGET', base .. ':meta', 'tdur') or '0') then
+    redis.call('HSET', base .. ':meta', 'tdur', declared)
+  end
+end
 return committed

@@ -18,6 +18,20 @@ end
 
 local function chunk_key(base, id) return base .. ':c:' .. id end
 
+-- An integer as exact text: tostring and cjson keep 14 digits, which rounds
+-- media sequence numbers past 10^14 (ffmpeg's epoch_us); doubles hold every
+-- integer up to 2^53 exactly, and '%.0f' prints all of their digits.
+local function int(x) return string.format('%.0f', x) end
+
+-- The index member format "id|durMs|size|discSeq|disc|n" (its score is the
+-- chunk's start): built and read only through these, the Lua twin of
+-- src/dvr/chunk-ref.ts (change both together).
+local function chunk_member(id, dur, size, disc_seq, disc, n)
+  return table.concat({ id, int(dur), int(size), int(disc_seq), disc and '1' or '0', int(n) }, '|')
+end
+local function member_id(member) return string.match(member, '^[^|]*') end
+local function member_dur(member) return tonumber(string.match(member, '^[^|]*|([^|]*)')) end
+
 local function window_ms(base)
   local meta = redis.call('HMGET', base .. ':meta', 'dvr_duration', 'dvr_enabled')
   local seconds = tonumber(meta[1] or '3600')
