@@ -108,3 +108,17 @@ describe('playlistName', () => {
     expect(() => playlistName('.m3u8')).toThrow(BadPlaylistError);
   });
 });
+
+describe('media sequence numbers', () => {
+  const at = (seq: string) => `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:${seq}\n#EXTINF:2,\na.ts\n#EXTINF:2,\nb.ts\n`;
+
+  it('keeps epoch_us numbers exact', () => {
+    const playlist = parsePushedPlaylist(at('1764583200123456'));
+    expect(playlist.kind === 'media' && playlist.segments.map((s) => s.seq)).toEqual([1764583200123456, 1764583200123457]);
+  });
+
+  it('refuses numbers past 2^53, which could not be told apart', () => {
+    expect(() => parsePushedPlaylist(at('9007199254740991'))).toThrow(BadPlaylistError);
+    expect(() => parsePushedPlaylist(at('9007199254740993'))).toThrow(/MEDIA-SEQUENCE/);
+  });
+});

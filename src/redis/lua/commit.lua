@@ -157,9 +157,9 @@ local function place(base, st, s, arrival, disc, now)
     if st.start and start <= st.start then start = st.finish end
   elseif not st.finish then
     start = arrival
-  elseif disc or st.finish < arrival - 30000 then
-    -- A restart, or a timeline that fell behind the wall clock: from arrival
-    -- (never back over what is already placed).
+  elseif disc or s.seq ~= st.lastSeq + 1 or st.finish < arrival - 30000 then
+    -- A restart, chunks never listed in between, or a timeline that fell
+    -- behind the wall clock: from arrival (never back over what is placed).
     start = math.max(arrival, st.finish)
   else
     start = st.finish
@@ -198,17 +198,23 @@ local function bound_listings(base, pl)
   redis.call('PEXPIRE', seen, HELPER_TTL)
 end
 
--- A playlist whose sequence went back is a restart only if it brings new
--- chunks: bytes no listing claims, or a chunk this epoch did not list at
--- that sequence. Otherwise it is an old listing sent again.
+-- A playlist whose sequence went back is an encoder restart only if it
+-- lists new chunks (bytes no listing claims, or a name this epoch listed at
+-- another sequence) at least as often as chunks this epoch already has at
+-- the same sequence. Otherwise it is an old listing sent again: a retry, or
+-- a PUT overtaken by a later one (whose oldest chunks may be unlisted yet).
 local function brings_new_chunks(base, pl, segments)
   local seen = base .. ':seen:' .. pl
+  local new, old = 0, 0
   for _, s in ipairs(segments) do
-    if redis.call('HEXISTS', base .. ':uploaded', s.uri) == 1 and redis.call('HEXISTS', base .. ':listed', s.uri) == 0 then
-      return true
-    end
     local at = redis.call('ZSCORE', seen, s.uri)
-    if not at or tonumber(at) ~= s.seq then return true end
+    local unclaimed = redis.call('HEXISTS', base .. ':uploaded', s.uri) == 1
+      and redis.call('HEXISTS', base .. ':listed', s.uri) == 0
+    if unclaimed or (at and tonumber(at) ~= s.seq) then
+      new = new + 1
+    elseif at then
+      old = old + 1
+    end
   end
-  return false
+  return new > 0 and new >= old
 end
