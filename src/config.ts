@@ -49,6 +49,10 @@ export interface Config {
   loginMaxFailuresPerUser: number;
   loginMaxFailuresPerIp: number;
   loginFailureWindowSeconds: number;
+  /** Make a thumbnail tile of every chunk (storyboards, screenshots). */
+  thumbnails: boolean;
+  /** Thumbnail ffmpeg children one process runs at once (niced). */
+  thumbnailConcurrency: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -137,5 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailuresPerUser: int(env, 'LOGIN_MAX_FAILURES_PER_USER', 10, 1, 1_000_000),
     loginMaxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 30, 1, 1_000_000),
     loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 600, 1, 24 * 3600),
+    thumbnails: bool(env, 'THUMBNAILS', true),
+    thumbnailConcurrency: int(env, 'THUMBNAIL_CONCURRENCY', 1, 1, 64),
   };
 }

@@ -16,6 +16,8 @@ import { reconcileVods } from './vod/reconcile.js';
 import { vodStorage } from './vod/storage.js';
 import { createMp4Service, killAllFfmpeg, type Mp4Service } from './mp4/index.js';
 import { startWorkers, type Workers } from '../workers/index.js';
+import { killThumbnailFfmpeg } from './thumbs/ffmpeg.js';
+import { stopTiles } from './thumbs/tiles.js';
 
 export interface Service {
   ctx: Context;
@@ -58,6 +60,8 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
       await probesSettled();
       // ffmpeg children left (a VOD job's remux) end now; BullMQ retries that job.
       killAllFfmpeg();
+      stopTiles();
+      killThumbnailFfmpeg();
       await workers?.close();
       await queues.close();
       await queueConnection.quit().catch(() => undefined);

@@ -9,6 +9,7 @@ import { chunkMemberId } from './chunk-ref.js';
 import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
 import { probeRendition } from './rendition-probe.js';
 import { loadStream, type StreamRecord } from './streams.js';
+import { scheduleTile } from '../thumbs/tiles.js';
 
 /** Bytes no playlist lists within this time are dropped. */
 const UNLISTED_GRACE_MS = 120_000;
@@ -85,5 +86,7 @@ function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): v
     probeRendition(ctx, streamId, playlist, chunkMemberId(member)).catch((err) =>
       ctx.log.warn({ err, stream_id: streamId, playlist }, 'probing a chunk failed'),
     );
+    // Its thumbnail tile, in the background at the lowest priority.
+    scheduleTile(ctx, streamId, playlist, member.split('|')[0]);
   }
 }

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { runScript } from '../redis/scripts.js';
 import { chunkMemberDuration } from './chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from './renditions.js';
+import { screenshotUrl } from '../thumbs/screenshot.js';
 
 export interface StreamRecord {
   id: number;
@@ -31,6 +32,8 @@ export interface StreamView {
   hls_url: string;
   renditions: Array<Omit<RenditionInfo, 'playlist'>>;
   dvr_range: { start: number; end: number } | null;
+  /** URL of the newest thumbnail tile of the live window, or null */
+  screenshot: string | null;
   created_at: string;
 }
 
@@ -179,6 +182,7 @@ export async function viewStream(ctx: Context, stream: StreamRecord): Promise<St
     hls_url: `${base}/live/${stream.client_id}_${stream.id}/${stream.play_key}/master.m3u8`,
     renditions: renditions.map(({ playlist: _playlist, ...rest }) => rest),
     dvr_range: await dvrRange(ctx, stream, renditions.map((r) => r.playlist)),
+    screenshot: await screenshotUrl(ctx, stream),
     created_at: stream.created_at,
   };
 }

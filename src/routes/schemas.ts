@@ -46,6 +46,7 @@ export const Stream = Type.Object({
   hls_url: Type.String(),
   renditions: Type.Array(Rendition),
   dvr_range: Type.Union([Type.Object({ start: Type.Integer(), end: Type.Integer() }), Type.Null()]),
+  screenshot: Type.Union([Type.String(), Type.Null()], { description: 'the newest thumbnail of the live window (JPEG), null until one is made' }),
   created_at: Type.String(),
 });
 

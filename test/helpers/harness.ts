@@ -22,6 +22,7 @@ import { ensureFixtures, fixtures } from '../../fixtures/make.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock, Context } from '../../src/context.js';
 import { probesSettled } from '../../src/dvr/rendition-probe.js';
+import { tilesSettled } from '../../src/thumbs/tiles.js';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { startService, type Service } from '../../src/service.js';
 import { createCompany } from '../../src/tenancy/companies.js';
@@ -290,6 +291,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     keys: (pattern = '*') => scanKeys(admin, `${prefix}:${pattern}`),
     async snapshot() {
       await probesSettled();
+      await tilesSettled();
       const keys = await scanKeys(admin, `${prefix}:*`);
       const out = new Map<string, string>();
       // Digests are taken inside Redis: chunk keys hold megabytes.

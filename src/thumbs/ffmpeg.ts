@@ -1,0 +1,78 @@
+// The two ffmpeg calls thumbnails need: one frame of a chunk as a JPEG (the
+// chunk is decoded up to its first picture, never re-encoded), and a sprite
+// sheet composed from stored tiles. Children run niced (below requests and
+// ingest), are killed at a timeout, and are killed at shutdown.
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+
+const TIMEOUT_MS = 15_000;
+const running = new Set<ChildProcess>();
+
+export class FfmpegError extends Error {}
+
+/** Kills every thumbnail ffmpeg still running; for shutdown. */
+export function killThumbnailFfmpeg(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/** Runs ffmpeg with `input` on stdin and returns stdout. */
+export function runFfmpeg(args: string[], input: Buffer, { nice = true } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(child);
+    // Lowest CPU priority: a thumbnail may wait, a viewer or an encoder may not.
+    if (nice && child.pid) {
+      try { os.setPriority(child.pid, 19); } catch { /* already gone */ }
+    }
+    const out: Buffer[] = [];
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => { if (err.length < 4000) err += b.toString(); });
+    // ffmpeg stops reading once it has its one frame: the rest of the chunk hits a closed pipe.
+    child.stdin.on('error', () => undefined);
+    child.on('error', (e) => { clearTimeout(timer); running.delete(child); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const bytes = Buffer.concat(out);
+      if (code === 0 && bytes.length > 0) resolve(bytes);
+      else reject(new FfmpegError(`ffmpeg ${signal ?? `exit ${code}`}: ${err.trim().split('\n').slice(-3).join(' | ') || 'no output'}`));
+    });
+    child.stdin.end(input);
+  });
+}
+
+const JPEG_OUT = ['-an', '-sn', '-dn', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '5', 'pipe:1'];
+
+/**
+ * The chunk's first picture (a chunk opens on a keyframe) as a JPEG. With
+ * `box`, letterboxed into exactly that many pixels (tiles of one storyboard
+ * all have one size); with `width` only, scaled to it keeping the aspect.
+ */
+export function firstFrame(chunk: Buffer, size: { box?: [number, number]; width?: number }): Promise<Buffer> {
+  let vf = 'null';
+  if (size.box) {
+    const [w, h] = size.box;
+    vf = `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
+  } else if (size.width) {
+    vf = `scale=${size.width}:-2`;
+  }
+  return runFfmpeg(['-f', 'mpegts', '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', vf, ...JPEG_OUT], chunk);
+}
+
+/**
+ * A sprite sheet: `tiles` (JPEGs of one size, null for a blank place) laid
+ * out left to right, top to bottom, `columns` wide.
+ */
+export function composeSprite(tiles: (Buffer | null)[], columns: number, blank: Buffer): Promise<Buffer> {
+  const rows = Math.max(1, Math.ceil(tiles.length / columns));
+  const cols = Math.min(columns, Math.max(1, tiles.length));
+  const input = Buffer.concat(tiles.map((t) => t ?? blank));
+  return runFfmpeg(['-f', 'image2pipe', '-c:v', 'mjpeg', '-i', 'pipe:0', '-vf', `tile=${cols}x${rows}`, '-frames:v', '1', ...JPEG_OUT], input);
+}
+
+/** A black JPEG of the tile size, for places whose tile is not made (yet). */
+export function blankTile(w: number, h: number): Promise<Buffer> {
+  return runFfmpeg(['-f', 'lavfi', '-i', `color=c=black:s=${w}x${h}:d=1`, '-frames:v', '1', ...JPEG_OUT], Buffer.alloc(0));
+}
