@@ -12,6 +12,7 @@ import { opsRoutes, type Readiness } from './routes/ops.js';
 import { playbackRoutes, type Mp4Handler } from './routes/playback.js';
 import { streamRoutes } from './routes/streams.js';
 import { thumbRoutes } from './routes/thumbs.js';
+import { studioRoutes } from './studio/plugin.js';
 import { videoRoutes } from './routes/videos.js';
 import { vodFileRoutes } from './routes/vod-files.js';
 import { vodAccessRoutes } from './routes/vod-access.js';
@@ -50,6 +51,7 @@ export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Pro
   await app.register(ingestRoutes, { ctx });
   await app.register(playbackRoutes, { ctx, mp4 });
   await app.register(thumbRoutes, { ctx });
+  await app.register(studioRoutes);
   await app.register(videoRoutes, { ctx });
   await app.register(vodFileRoutes, { ctx });
   await app.register(vodAccessRoutes, { ctx });
