@@ -20,6 +20,8 @@ let clips: Clip[] = [];
 const videos = new Map<number, Video>();
 let sel: Selection = { in: null, out: null };
 let previewUntil: number | null = null;
+/** A scrub made before the player knew its wall clock: applied once it does. */
+let scrubbedTo: number | null = null;
 let polls: number[] = [];
 
 const player = new Player($<HTMLVideoElement>('live-video'));
@@ -207,7 +209,7 @@ function renderSelection(): void {
 }
 
 function position(): number | null {
-  return player.wallTime() ?? windowOf(current)?.end ?? null;
+  return scrubbedTo ?? player.wallTime() ?? windowOf(current)?.end ?? null;
 }
 
 function setMark(which: 'in' | 'out', t: number | null = position()): void {
@@ -334,11 +336,13 @@ $('last-30').addEventListener('click', async () => {
 });
 timeline.onSeek = (t) => {
   previewUntil = null;
-  if (!player.seekWall(t)) timeline.setPlayhead(t);
+  scrubbedTo = player.seekWall(t) ? null : t;
+  timeline.setPlayhead(t);
 };
 player.onError = (message) => notify(current && !current.live ? `${message} (the stream is offline)` : message);
 clipPlayer.onError = (message) => notify(message);
 player.video.addEventListener('timeupdate', () => {
+  if (scrubbedTo !== null && player.seekWall(scrubbedTo)) scrubbedTo = null;
   const t = player.wallTime();
   timeline.setPlayhead(t);
   if (previewUntil !== null && t !== null && t >= previewUntil) {

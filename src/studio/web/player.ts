@@ -10,15 +10,19 @@ export class Player {
   private hls: HlsType | null = null;
   /** wall ms minus media ms, learned while playing */
   private offset: number | null = null;
+  /** a seek asked for and not done yet: where the position is about to be */
+  private pending: number | null = null;
   onError: (message: string) => void = () => undefined;
 
   constructor(readonly video: HTMLVideoElement) {
     video.addEventListener('timeupdate', () => this.learnOffset());
+    video.addEventListener('seeked', () => (this.pending = null));
   }
 
   load(url: string, { live = false } = {}): void {
     this.stop();
     this.offset = null;
+    this.pending = null;
     if (HlsGlobal && HlsGlobal.isSupported()) {
       const hls = new HlsGlobal(live ? { liveSyncDurationCount: 2, lowLatencyMode: false } : {});
       this.hls = hls;
@@ -52,6 +56,7 @@ export class Player {
 
   /** Wall clock (unix ms) of the playing position, once known. */
   wallTime(): number | null {
+    if (this.pending !== null) return this.pending;
     if (this.offset === null) this.learnOffset();
     return this.offset === null ? null : this.offset + this.video.currentTime * 1000;
   }
@@ -64,6 +69,7 @@ export class Player {
     let t = (ms - this.offset) / 1000;
     if (seekable.length > 0) t = Math.min(Math.max(t, seekable.start(0)), seekable.end(seekable.length - 1));
     this.video.currentTime = t;
+    this.pending = this.offset + t * 1000;
     return true;
   }
 }

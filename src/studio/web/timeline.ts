@@ -81,7 +81,10 @@ export class Timeline {
     else if (e.key === 'End') next = this.end;
     if (next === null) return;
     e.preventDefault();
-    this.onSeek(Math.min(this.end, Math.max(this.start, next)));
+    const t = Math.min(this.end, Math.max(this.start, next));
+    // Where the next key press starts from, before the player reports back.
+    this.setPlayhead(t);
+    this.onSeek(t);
   }
 
   render(): void {
