@@ -14,6 +14,7 @@ export class Timeline {
   private playhead: number | null = null;
   private sel: { in: number | null; out: number | null } = { in: null, out: null };
   private readonly images = new Map<string, HTMLImageElement>();
+  private readonly loaded = new Map<string, HTMLImageElement>();
   onSeek: (ms: number) => void = () => undefined;
 
   constructor(private readonly root: HTMLElement) {
@@ -131,17 +132,26 @@ export class Timeline {
     }));
   }
 
+  /**
+   * The sheet image for a tile URL. Places never move on a sheet, so while a
+   * newer version of a sheet loads, the last loaded one still draws right.
+   */
   private image(url: string): HTMLImageElement | null {
+    const sheet = url.split('?')[0];
     let img = this.images.get(url);
     if (!img) {
-      img = new Image();
-      img.onload = () => this.renderStrip();
-      img.src = url;
-      this.images.set(url, img);
-      // Sheets of chunks that left the window are not needed again.
+      const loading = new Image();
+      loading.onload = () => {
+        this.loaded.set(sheet, loading);
+        this.renderStrip();
+      };
+      loading.src = url;
+      this.images.set(url, loading);
+      img = loading;
+      // Versions of sheets that moved on are not needed again.
       if (this.images.size > 64) this.images.delete(this.images.keys().next().value as string);
     }
-    return img.complete && img.naturalWidth > 0 ? img : null;
+    return img.complete && img.naturalWidth > 0 ? img : this.loaded.get(sheet) ?? null;
   }
 
   private renderStrip(): void {
