@@ -20,8 +20,10 @@ describe('POST /streaming/streams', () => {
     expect(res.statusCode).toBe(201);
     const stream = res.json();
     expect(Object.keys(stream).sort()).toEqual([
-      'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'live', 'name', 'push_url', 'renditions',
+      'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'live', 'name', 'push_url', 'renditions', 'screenshot',
     ]);
+    // No chunk yet, so no thumbnail yet.
+    expect(stream.screenshot).toBeNull();
     expect(stream).toMatchObject({
       client_id: h.company.client_id,
       name: 'Main stage',
