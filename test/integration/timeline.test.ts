@@ -219,8 +219,11 @@ describe('playlists sent again, and restarts', () => {
     // The encoder restarts: the same chunk names, the sequence back at 0.
     const restartAt = h.clock.now();
     await pushInOrder(h, stream, L, 0, 2);
-    // And a playlist of the new run sent again.
+    // A playlist of the new run sent again, and one of the run before the
+    // restart arriving late (its sequence numbers are ahead of the new run's).
     await put(h, stream, 'u_1.m3u8', unevenPlaylist(L, 1, 0));
+    await put(h, stream, 'u_0.m3u8', unevenPlaylist(L, 0, 6));
+    await pushInOrder(h, stream, L, 3, 3);
     [high, low] = await livePlaylists(stream);
     for (const [v, text] of [[0, high], [1, low]] as const) {
       expect(count(text, '#EXT-X-DISCONTINUITY')).toBe(1);
@@ -229,10 +232,12 @@ describe('playlists sent again, and restarts', () => {
       const disc = ls.indexOf('#EXT-X-DISCONTINUITY');
       expect(chunkLines(ls.slice(0, disc).join('\n'))).toHaveLength(7);
       expect(ls[disc + 1]).toBe(`#EXT-X-PROGRAM-DATE-TIME:${new Date(restartAt).toISOString()}`);
-      expect(await identify(stream.hls_url, text)).toEqual([0, 1, 2, 3, 4, 5, 6, 0, 1, 2].map((i) => `${v}/${i}`));
+      expect(await identify(stream.hls_url, text)).toEqual([0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3].map((i) => `${v}/${i}`));
     }
     const [a, b] = [await indexOf(stream, 'u_0'), await indexOf(stream, 'u_1')];
     expect(a.map((c) => [c.start, c.discSeq])).toEqual(b.map((c) => [c.start, c.discSeq]));
+    // Nothing of the old run is left waiting to claim the new run's chunks.
+    expect(await h.ctx.redis.hlen(h.ctx.keys.stream.listed(stream.id))).toBe(0);
   });
 });
 

@@ -18,6 +18,7 @@
 --   w:{pl}       zset uri by o: pl's listings not yet in the index (bounded)
 --   seen:{pl}    zset uri by media sequence: pl's recent chunks of the current
 --                epoch, to tell a playlist sent again from an encoder restart
+--   seenp:{pl}   the same for the epoch before
 --   slot:{e}:{q} start ms of (epoch, sequence), shared by the renditions
 -- Numbers that can be large (sequences) are stored as exact text (int()).
 
@@ -198,6 +199,34 @@ local function bound_listings(base, pl)
   redis.call('PEXPIRE', seen, HELPER_TTL)
 end
 
+local function unclaimed(base, uri)
+  return redis.call('HEXISTS', base .. ':uploaded', uri) == 1 and redis.call('HEXISTS', base .. ':listed', uri) == 0
+end
+
+-- Whether the chunks a playlist newly lists are all the previous epoch's,
+-- at the same sequence, with no new bytes: a playlist of the encoder's run
+-- before its restart, arriving late. (A new run that names its chunks as
+-- the old one did may see its newest chunk listed one playlist later.)
+local function from_before_restart(base, pl, fresh)
+  local before = base .. ':seenp:' .. pl
+  for _, s in ipairs(fresh) do
+    local at = redis.call('ZSCORE', before, s.uri)
+    if not at or tonumber(at) ~= s.seq or unclaimed(base, s.uri) then return false end
+  end
+  return #fresh > 0
+end
+
+-- A restart: the chunks remembered become the previous epoch's.
+local function forget_epoch(base, pl)
+  local seen = base .. ':seen:' .. pl
+  if redis.call('EXISTS', seen) == 1 then
+    redis.call('RENAME', seen, base .. ':seenp:' .. pl)
+    redis.call('PEXPIRE', base .. ':seenp:' .. pl, HELPER_TTL)
+  else
+    redis.call('DEL', base .. ':seenp:' .. pl)
+  end
+end
+
 -- A playlist whose sequence went back is an encoder restart only if it
 -- lists new chunks (bytes no listing claims, or a name this epoch listed at
 -- another sequence) at least as often as chunks this epoch already has at
@@ -208,9 +237,7 @@ local function brings_new_chunks(base, pl, segments)
   local new, old = 0, 0
   for _, s in ipairs(segments) do
     local at = redis.call('ZSCORE', seen, s.uri)
-    local unclaimed = redis.call('HEXISTS', base .. ':uploaded', s.uri) == 1
-      and redis.call('HEXISTS', base .. ':listed', s.uri) == 0
-    if unclaimed or (at and tonumber(at) ~= s.seq) then
+    if unclaimed(base, s.uri) or (at and tonumber(at) ~= s.seq) then
       new = new + 1
     elseif at then
       old = old + 1

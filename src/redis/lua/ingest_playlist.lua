@@ -12,7 +12,7 @@ if st.known and #segments > 0 and segments[#segments].seq < st.lastSeq then
   -- else a retry or a late duplicate, which changes nothing.
   if brings_new_chunks(base, pl, segments) then
     st.epoch, st.lastSeq, restart = st.epoch + 1, -1, true
-    redis.call('DEL', base .. ':seen:' .. pl)
+    forget_epoch(base, pl)
   else
     segments = {}
   end
@@ -20,6 +20,8 @@ end
 for _, s in ipairs(segments) do
   if s.seq > st.lastSeq then fresh[#fresh + 1] = s end
 end
+-- A late playlist of the run before a restart lists nothing new either.
+if not restart and st.epoch > 0 and from_before_restart(base, pl, fresh) then fresh = {} end
 -- Only the newest listings count: an encoder uploads a chunk once, right
 -- after recording it, so older ones would never get their bytes.
 local first = math.max(1, #fresh - WAITING_MAX + 1)
