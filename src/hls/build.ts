@@ -13,6 +13,9 @@ export interface MediaPlaylistInput {
   uri(chunk: ChunkRef): string;
 }
 
+/** Less than this between one chunk's end and the next one's start is no gap (renditions differ by a few ms). */
+const GAP_MS = 500;
+
 export function buildMediaPlaylist(input: MediaPlaylistInput): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${input.targetDuration}`];
   lines.push(`#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`);
@@ -23,7 +26,10 @@ export function buildMediaPlaylist(input: MediaPlaylistInput): string {
   for (const chunk of input.chunks) {
     const discontinuity = previous !== undefined && (chunk.discontinuity || chunk.discSeq !== previous.discSeq);
     if (discontinuity) lines.push('#EXT-X-DISCONTINUITY');
-    if (previous === undefined || discontinuity) {
+    // Also dated where time jumps with no discontinuity (a chunk whose bytes
+    // never came was skipped), so a player's clock stays the DVR's.
+    const gap = previous !== undefined && Math.abs(chunk.start - (previous.start + previous.durationMs)) > GAP_MS;
+    if (previous === undefined || discontinuity || gap) {
       lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(chunk.start).toISOString()}`);
     }
     lines.push(`#EXTINF:${(chunk.durationMs / 1000).toFixed(3)},`, input.uri(chunk));

@@ -187,6 +187,12 @@ describe('chunks out of order', () => {
     const [high, low] = await livePlaylists(stream);
     expect(await identify(stream.hls_url, high)).toEqual(['0/0', '0/1', '0/2', '0/4', '0/5']);
     expect(await identify(stream.hls_url, low)).toEqual(['1/0', '1/1', '1/2', '1/4', '1/5']);
+    // Chunk 4 keeps its own time, one chunk after chunk 2's end, and says so.
+    const dated = lines(high).filter((l) => l.startsWith('#EXT-X-PROGRAM-DATE-TIME:'));
+    expect(dated).toHaveLength(2);
+    const [index4] = (await indexOf(stream, 'u_0')).slice(3);
+    expect(dated[1]).toBe(`#EXT-X-PROGRAM-DATE-TIME:${new Date(index4.start).toISOString()}`);
+    expect(index4.start - (await indexOf(stream, 'u_0'))[0].start).toBe(offset(4));
     // Its bytes arriving now change nothing: no chunk is slipped in between.
     for (const v of [0, 1]) await put(h, stream, L[v][3].file, L[v][3].bytes);
     await pushInOrder(h, stream, L, 6, 6);

@@ -95,6 +95,18 @@ describe('buildMediaPlaylist', () => {
     expect(lines.slice(at - 1, at + 3)).toEqual(['#EXT-X-DISCONTINUITY', lines[at], '#EXTINF:1.000,', 'c_2.ts']);
   });
 
+  it('dates a chunk that follows a gap in time, with no DISCONTINUITY; a few ms are no gap', () => {
+    const refs = chunks([1000, 1000, 1000, 1000]);
+    refs[2] = { ...refs[2], start: refs[2].start + 3 };
+    refs[3] = { ...refs[3], start: refs[3].start + 2000 };
+    const lines = media('LIVE', refs);
+    expect(tag(lines, '#EXT-X-PROGRAM-DATE-TIME:')).toEqual([
+      `#EXT-X-PROGRAM-DATE-TIME:${new Date(refs[0].start).toISOString()}`,
+      `#EXT-X-PROGRAM-DATE-TIME:${new Date(refs[3].start).toISOString()}`,
+    ]);
+    expect(lines).not.toContain('#EXT-X-DISCONTINUITY');
+  });
+
   it('writes DISCONTINUITY where the source had one, never before the first chunk', () => {
     const refs = chunks([1000, 1000, 1000], { disc: [0, 2] });
     const lines = media('VOD', refs);
