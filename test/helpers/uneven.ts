@@ -66,6 +66,8 @@ export interface LiveOptions {
   listSize?: number;
   /** Written as EXT-X-TARGETDURATION instead of the honest value. */
   targetDuration?: number;
+  /** Renditions pushed (default both). */
+  renditions?: number[];
   /** Name of rendition v's chunk i, default the fixture's; an encoder run may name them its own way. */
   name?: (v: number, i: number) => string;
 }
@@ -98,7 +100,7 @@ export async function pushInOrder(
 ): Promise<void> {
   for (let i = from; i <= to; i++) {
     h.clock.advance(ladder[0][i].durationMs);
-    for (const v of [0, 1]) {
+    for (const v of opts.renditions ?? [0, 1]) {
       await put(h, stream, opts.name ? opts.name(v, i) : ladder[v][i].file, ladder[v][i].bytes);
       await put(h, stream, `u_${v}.m3u8`, unevenPlaylist(ladder, v, i, opts));
     }

@@ -245,6 +245,23 @@ describe('playlists sent again, and restarts', () => {
     // Nothing of the old run is left waiting to claim the new run's chunks.
     expect(await h.ctx.redis.hlen(h.ctx.keys.stream.listed(stream.id))).toBe(0);
   });
+
+  it('a rendition that starts after a restart lines up with the others: same epoch, same discontinuity sequence', async () => {
+    const stream = await h.createStream({ name: 'Late rendition' });
+    h.clock.alignToSecond();
+    await pushInOrder(h, stream, L, 0, 3, { renditions: [0] });
+    await pushInOrder(h, stream, L, 0, 1, { renditions: [0] }); // restart
+    // Now both; the new rendition's playlists list only what it uploaded.
+    await pushInOrder(h, stream, L, 2, 3, { listSize: 1 });
+    const [high, low] = await livePlaylists(stream);
+    expect(count(high, '#EXT-X-DISCONTINUITY')).toBe(1);
+    expect(tagValue(high, '#EXT-X-DISCONTINUITY-SEQUENCE')).toBe('0');
+    expect(await identify(stream.hls_url, low)).toEqual(['1/2', '1/3']);
+    expect(count(low, '#EXT-X-DISCONTINUITY')).toBe(0);
+    expect(tagValue(low, '#EXT-X-DISCONTINUITY-SEQUENCE')).toBe('1');
+    const [a, b] = [await indexOf(stream, 'u_0'), await indexOf(stream, 'u_1')];
+    expect(b.map((c) => [c.start, c.discSeq])).toEqual(a.slice(-2).map((c) => [c.start, c.discSeq]));
+  });
 });
 
 describe('sequence numbers', () => {

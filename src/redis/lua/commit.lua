@@ -32,7 +32,13 @@ local HELPER_TTL = 3600000
 
 local function load_state(base, pl)
   local raw = redis.call('HGET', base .. ':playlists', pl)
-  local s = raw and cjson.decode(raw) or {}
+  local s = raw and cjson.decode(raw)
+  if not s then
+    -- A rendition that starts after others joins their epoch and their
+    -- count of discontinuities, so it lines up with them.
+    local stream = redis.call('HMGET', base .. ':meta', 'epoch', 'disc_seq')
+    s = { epoch = stream[1] or 0, discSeq = stream[2] or 0 }
+  end
   return {
     known = raw and true or false,
     epoch = tonumber(s.epoch or 0), lastSeq = tonumber(s.lastSeq or -1), discSeq = tonumber(s.discSeq or 0),
@@ -46,6 +52,9 @@ local function load_state(base, pl)
 end
 
 local function save_state(base, pl, st)
+  local stream = redis.call('HMGET', base .. ':meta', 'epoch', 'disc_seq')
+  if st.epoch > tonumber(stream[1] or '0') then redis.call('HSET', base .. ':meta', 'epoch', int(st.epoch)) end
+  if st.discSeq > tonumber(stream[2] or '0') then redis.call('HSET', base .. ':meta', 'disc_seq', int(st.discSeq)) end
   redis.call('HSET', base .. ':playlists', pl, cjson.encode({
     epoch = int(st.epoch), lastSeq = int(st.lastSeq), discSeq = int(st.discSeq), o = int(st.o), next = int(st.next),
     start = st.start and int(st.start), finish = st.finish and int(st.finish), blocked = int(st.blocked),
