@@ -279,6 +279,16 @@ describe('sequence numbers', () => {
     expect(state.lastSeq).toBe(String(firstSeq + 6));
     expect(await h.ctx.redis.hlen(h.ctx.keys.stream.listed(stream.id))).toBe(0);
 
+    // The encoder restarts a minute later: numbers jump ahead by 60,000,000.
+    const restartAt = h.clock.now();
+    await pushInOrder(h, stream, L, 0, 1, { firstSeq: firstSeq + 60_000_000, name: (v, i) => `r_${v}_${i}.ts` });
+    const [high2, low2] = await livePlaylists(stream);
+    for (const [v, text] of [[0, high2], [1, low2]] as const) {
+      expect(count(text, '#EXT-X-DISCONTINUITY')).toBe(1);
+      expect(lines(text)[lines(text).indexOf('#EXT-X-DISCONTINUITY') + 1]).toBe(`#EXT-X-PROGRAM-DATE-TIME:${new Date(restartAt).toISOString()}`);
+      expect(await identify(stream.hls_url, text)).toEqual([0, 1, 2, 3, 4, 5, 6, 0, 1].map((i) => `${v}/${i}`));
+    }
+
     const before = await h.snapshot();
     const tooBig = unevenPlaylist(L, 0, 0).replace(/MEDIA-SEQUENCE:\d+/, 'MEDIA-SEQUENCE:9007199254740993');
     const res = await h.push(stream, 'u_0.m3u8', tooBig);

@@ -225,6 +225,15 @@ local function from_before_restart(base, pl, fresh)
   return #fresh > 0
 end
 
+-- Whether a playlist lists some chunk this epoch has listed before.
+local function lists_seen(base, pl, segments)
+  local seen = base .. ':seen:' .. pl
+  for _, s in ipairs(segments) do
+    if redis.call('ZSCORE', seen, s.uri) then return true end
+  end
+  return false
+end
+
 -- A restart: the chunks remembered become the previous epoch's.
 local function forget_epoch(base, pl)
   local seen = base .. ':seen:' .. pl

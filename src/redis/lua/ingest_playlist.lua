@@ -30,13 +30,18 @@ for i = first, #fresh do
   remaining = remaining + fresh[i].durationMs
   longest = math.max(longest, fresh[i].durationMs)
 end
+-- Numbers that jump ahead past every chunk this epoch has seen (ffmpeg
+-- restarted with -hls_start_number_source epoch_us, or many playlists were
+-- lost) leave a break, marked as one in every rendition alike.
+local jumped = not restart and st.known and #fresh > 0 and fresh[first].seq > st.lastSeq + 1
+  and not lists_seen(base, pl, segments)
 for i = first, #fresh do
   local s = fresh[i]
   -- The playlist's last chunk has just ended: each one started as long
   -- before now as it and the chunks after it last.
   local arrival = now - remaining
   remaining = remaining - s.durationMs
-  local disc = s.discontinuity or (restart and i == first)
+  local disc = s.discontinuity or ((restart or jumped) and i == first)
   if disc then st.discSeq = st.discSeq + 1 end
   list_chunk(base, pl, st, s, arrival, disc, now)
 end
