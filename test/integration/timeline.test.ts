@@ -339,3 +339,58 @@ describe('what the encoder claims', () => {
     expect(await h.ctx.redis.hlen(h.ctx.keys.stream.listed(stream.id))).toBe(0);
   });
 });
+
+describe('a real encoder', () => {
+  it('ffmpeg pushing live over HTTP with epoch_us numbers and uneven chunks: one timeline, no discontinuity', async () => {
+    const live = await startHarness();
+    // The service's clock follows the real one while ffmpeg pushes in real time.
+    const tick = setInterval(() => live.clock.set(Math.max(live.clock.now(), Date.now())), 20);
+    try {
+      const stream = await live.createStream({ name: 'ffmpeg epoch_us' });
+      await live.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (live.app.server.address() as { port: number }).port;
+      const push = `http://127.0.0.1:${port}${new URL(stream.push_url).pathname}`;
+      await run('ffmpeg', [
+        '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25',
+        '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6.2',
+        '-filter_complex', '[0:v]split=2[a][b];[b]scale=160:90[b2]', '-map', '[a]', '-map', '1:a', '-map', '[b2]', '-map', '1:a',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '1000', '-sc_threshold', '0',
+        '-force_key_frames', '0,1.52,3.8,5.8', '-c:a', 'aac', '-b:a', '48k',
+        '-f', 'hls', '-method', 'PUT', '-http_persistent', '0', '-hls_time', '1', '-hls_list_size', '6',
+        '-hls_start_number_source', 'epoch_us', '-master_pl_name', 'master.m3u8', '-var_stream_map', 'v:0,a:0 v:1,a:1',
+        '-hls_segment_filename', `${push}s_%v_%d.ts`, `${push}s_%v.m3u8`,
+      ], { timeout: 60_000 });
+      const view = await waitFor(async () => {
+        const v = (await live.api('GET', `/streaming/streams/${stream.id}`)).json() as StreamView;
+        return v.renditions.length === 2 && v.renditions.every((r) => r.height) && v;
+      }, 'both renditions probed');
+      const texts = await Promise.all(view.renditions.map(async (r) => (await live.get(stream.hls_url.replace('master', r.name))).body));
+      for (const text of texts) {
+        const extinf = lines(text).filter((l) => l.startsWith('#EXTINF:')).map((l) => Number(l.slice(8, -1)));
+        expect(extinf).toEqual([1.52, 2.28, 2, 0.4]);
+        expect(count(text, '#EXT-X-DISCONTINUITY')).toBe(0);
+        expect(tagValue(text, '#EXT-X-DISCONTINUITY-SEQUENCE')).toBe('0');
+        const parts = await Promise.all(chunkLines(text).map(async (uri) => (await live.get(new URL(uri, stream.hls_url).href)).rawPayload));
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'timeline-'));
+        try {
+          await writeFile(path.join(dir, 'all.ts'), Buffer.concat(parts));
+          const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', path.join(dir, 'all.ts')]);
+          expectContinuous((stdout.match(/\d+\.\d+/g) ?? []).map(Number), 6.2);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      // Chunks of both renditions start at the same times, in a row.
+      const playlists = await live.ctx.redis.hkeys(live.ctx.keys.stream.playlists(stream.id));
+      const [a, b] = await Promise.all(playlists.map(async (pl) =>
+        parseChunkRefs(await live.ctx.redis.zrange(live.ctx.keys.stream.index(stream.id, pl), 0, -1, 'WITHSCORES'))));
+      expect(a.map((c) => c.start)).toEqual(b.map((c) => c.start));
+      expect(a.every((c, k) => k === 0 || c.start === a[k - 1].start + a[k - 1].durationMs)).toBe(true);
+      const state = JSON.parse((await live.ctx.redis.hget(live.ctx.keys.stream.playlists(stream.id), playlists[0]))!);
+      expect(state.lastSeq).toMatch(/^\d{16}$/);
+    } finally {
+      clearInterval(tick);
+      await live.close();
+    }
+  });
+});
