@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Context } from './context.js';
 import type { Queues } from './jobs/queues.js';
 import { clipRoutes } from './routes/clips.js';
+import { answerBadUrl } from './routes/bad-url.js';
 import { installErrorHandler } from './routes/errors.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { opsRoutes, type Readiness } from './routes/ops.js';
@@ -31,6 +32,8 @@ export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Pro
     // Types are checked, never coerced: "30" is not a duration.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // A path the router cannot decode is answered in its API family's envelope.
+    frameworkErrors: answerBadUrl,
   });
   // ffmpeg half-closes its upload connection right after the last body
   // chunk; Node would then abort the request before an async hook lets the

@@ -1,11 +1,62 @@
-// The process logger of every entry point (service, main, CLI), so that the
-// fields that carry secrets are redacted the same way everywhere.
+// The process logger of every entry point (service, main, CLI), so that
+// secrets are redacted the same way everywhere:
+// - fields that carry them (the Authorization header, api_key, password, …);
+// - request URLs (the `req` serializer, which Fastify uses for every request
+//   line, a matched route or not): query parameters that carry tokens, and
+//   the path segments that are keys (a stream's push key, a live play key, a
+//   VOD's secret);
+// - and, as the last line of defence, such query parameters anywhere in the
+//   written line (an error message that quotes a URL).
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Log fields that may hold an API key, a password or a token. */
-const REDACTED_LOG_PATHS = ['req.headers.authorization', 'api_key', 'password', 'access_token', 'user_token'];
+const REDACTED_LOG_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'api_key', 'password', 'access_token', 'user_token', 'token',
+];
+
+const SECRET_QUERY_NAMES = 'access_token|user_token|token|api_key|apikey|key|secret|password|signature|sig|jwt';
+// A value ends where the query parameter ends, or where the JSON string does.
+const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_QUERY_NAMES})=)[^&#"\\s\\\\]*`, 'gi');
+const SECRET_PATHS: RegExp[] = [
+  /^(\/ingest\/)[^/?#]+/, // the stream key of push_url_hls
+  /^(\/live\/[^/?#]+\/)[^/?#]+/, // the play key of hls_url
+  /^(\/vod\/[^/?#]+\/)[^/?#]+/, // a VOD's secret
+];
+const REDACTED = '[redacted]';
+
+/** A URL (path and query) with its secrets replaced. */
+export function redactUrl(url: string): string {
+  let out = url.replace(SECRET_QUERY, `$1${REDACTED}`);
+  for (const path of SECRET_PATHS) out = out.replace(path, `$1${REDACTED}`);
+  return out;
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remoteAddress?: string; remotePort?: number };
+}
+
+/** Fastify's request line, with the URL redacted; also takes a bare http.IncomingMessage. */
+function requestSerializer(request: LoggedRequest) {
+  return {
+    method: request.method,
+    url: typeof request.url === 'string' ? redactUrl(request.url) : request.url,
+    host: request.host ?? request.headers?.host,
+    remoteAddress: request.ip ?? request.socket?.remoteAddress,
+    remotePort: request.socket?.remotePort,
+  };
+}
 
 /** Writes to stdout unless another destination is given. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: REDACTED_LOG_PATHS }, destination);
+  return pino({
+    level,
+    redact: REDACTED_LOG_PATHS,
+    serializers: { req: requestSerializer },
+    hooks: { streamWrite: (line: string) => line.replace(SECRET_QUERY, `$1${REDACTED}`) },
+  }, destination);
 }

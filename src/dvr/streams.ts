@@ -12,6 +12,15 @@ export interface StreamRecord {
   name: string;
   dvr_enabled: boolean;
   dvr_duration: number;
+  /** false: every ingest is refused (the DVR keeps what it holds). */
+  active: boolean;
+  /** The stream is pulled from `uri` (the pull gateway does it) instead of pushed. */
+  pull: boolean;
+  /** Space-separated http(s) URLs to pull from, tried in turn; '' when none. */
+  uri: string;
+  transcode: Transcode;
+  /** What is feeding the stream now, as the gateway that does it sets it; null while nothing is. */
+  stream_source_type: string | null;
   stream_key: string;
   /** The secret in the live playback URL: stream ids are sequential, so guessable. */
   play_key: string;
@@ -21,13 +30,23 @@ export interface StreamRecord {
   last_chunk_at: number | null;
 }
 
+export type Transcode = 'source' | 'abr';
+export const TRANSCODES: readonly Transcode[] = ['source', 'abr'];
+
 export interface StreamView {
   id: number;
   client_id: number;
   name: string;
   dvr_enabled: boolean;
   dvr_duration: number;
+  active: boolean;
+  pull: boolean;
+  uri: string;
+  transcode: Transcode;
   push_url: string;
+  /** HLS over HTTP PUT/POST. */
+  push_url_hls: string;
+  stream_source_type: string | null;
   live: boolean;
   hls_url: string;
   renditions: Array<Omit<RenditionInfo, 'playlist'>>;
@@ -41,6 +60,34 @@ export interface StreamInput {
   name: string;
   dvr_enabled?: boolean;
   dvr_duration?: number;
+  active?: boolean;
+  pull?: boolean;
+  uri?: string;
+  transcode?: Transcode;
+}
+
+/** Stream settings that contradict each other, or a uri that is no URL: a 400. */
+export class StreamInputError extends Error {}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The checks a schema cannot make; what the schema checks is checked again here for other callers. */
+export function checkStreamSettings(settings: { name: string; pull: boolean; uri: string }): void {
+  if (settings.name.length === 0 || CONTROL.test(settings.name)) {
+    throw new StreamInputError('name must be 1-200 characters, without control characters');
+  }
+  for (const part of settings.uri === '' ? [] : settings.uri.split(' ')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(part);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || CONTROL.test(part)) {
+      throw new StreamInputError(`uri: "${part.slice(0, 100)}" is not an http(s) URL`);
+    }
+  }
+  if (settings.pull && settings.uri === '') throw new StreamInputError('pull: true needs a uri to pull from');
 }
 
 function parseRecord(raw: Record<string, string>): StreamRecord | null {
@@ -51,6 +98,12 @@ function parseRecord(raw: Record<string, string>): StreamRecord | null {
     name: raw.name,
     dvr_enabled: raw.dvr_enabled === '1',
     dvr_duration: Number(raw.dvr_duration),
+    // Streams made before these settings existed are active push streams.
+    active: raw.active !== '0',
+    pull: raw.pull === '1',
+    uri: raw.uri ?? '',
+    transcode: TRANSCODES.includes(raw.transcode as Transcode) ? (raw.transcode as Transcode) : 'source',
+    stream_source_type: raw.source_type || null,
     stream_key: raw.stream_key,
     play_key: raw.play_key,
     created_at: raw.created_at,
@@ -78,6 +131,7 @@ export async function findStream(ctx: Context, clientId: number, streamId: numbe
 }
 
 export async function createStream(ctx: Context, clientId: number, input: StreamInput): Promise<StreamRecord> {
+  checkStreamSettings({ name: input.name, pull: input.pull ?? false, uri: input.uri ?? '' });
   const id = await ctx.redis.incr(ctx.keys.streamSeq);
   const streamKey = randomBytes(18).toString('base64url');
   const record = {
@@ -86,6 +140,10 @@ export async function createStream(ctx: Context, clientId: number, input: Stream
     name: input.name,
     dvr_enabled: input.dvr_enabled === false ? '0' : '1',
     dvr_duration: String(input.dvr_duration ?? 3600),
+    active: input.active === false ? '0' : '1',
+    pull: input.pull ? '1' : '0',
+    uri: input.uri ?? '',
+    transcode: input.transcode ?? 'source',
     stream_key: streamKey,
     play_key: randomBytes(12).toString('base64url'),
     created_at: new Date(ctx.clock.now()).toISOString(),
@@ -100,10 +158,15 @@ export async function createStream(ctx: Context, clientId: number, input: Stream
 }
 
 export async function updateStream(ctx: Context, stream: StreamRecord, patch: Partial<StreamInput>): Promise<StreamRecord> {
+  checkStreamSettings({ name: patch.name ?? stream.name, pull: patch.pull ?? stream.pull, uri: patch.uri ?? stream.uri });
   const fields: Record<string, string> = {};
   if (patch.name !== undefined) fields.name = patch.name;
   if (patch.dvr_enabled !== undefined) fields.dvr_enabled = patch.dvr_enabled ? '1' : '0';
   if (patch.dvr_duration !== undefined) fields.dvr_duration = String(patch.dvr_duration);
+  if (patch.active !== undefined) fields.active = patch.active ? '1' : '0';
+  if (patch.pull !== undefined) fields.pull = patch.pull ? '1' : '0';
+  if (patch.uri !== undefined) fields.uri = patch.uri;
+  if (patch.transcode !== undefined) fields.transcode = patch.transcode;
   if (Object.keys(fields).length > 0) await ctx.redis.hset(ctx.keys.stream.meta(stream.id), fields);
   return (await loadStream(ctx, stream.id)) ?? stream;
 }
@@ -177,7 +240,13 @@ export async function viewStream(ctx: Context, stream: StreamRecord): Promise<St
     name: stream.name,
     dvr_enabled: stream.dvr_enabled,
     dvr_duration: stream.dvr_duration,
+    active: stream.active,
+    pull: stream.pull,
+    uri: stream.uri,
+    transcode: stream.transcode,
     push_url: `${base}/ingest/${stream.stream_key}/`,
+    push_url_hls: `${base}/ingest/${stream.stream_key}/`,
+    stream_source_type: stream.stream_source_type,
     live: stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= liveFor,
     hls_url: `${base}/live/${stream.client_id}_${stream.id}/${stream.play_key}/master.m3u8`,
     renditions: renditions.map(({ playlist: _playlist, ...rest }) => rest),

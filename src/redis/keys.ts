@@ -29,6 +29,8 @@ export interface Keys {
   videoSeq: string;
   video(videoId: number): string;
   companyVideos(clientId: number): string;
+  /** zset of the company's videos recorded from one stream (by creation time), for ?stream_id= */
+  streamVideos(clientId: number, streamId: number): string;
   renditionVideos: string;
 }
 
@@ -95,6 +97,7 @@ export function makeKeys(prefix: string): Keys {
     videoSeq: `${p}:seq:video`,
     video: (vid) => `${p}:video:${vid}`,
     companyVideos: (cid) => `${p}:company:${cid}:videos`,
+    streamVideos: (cid, sid) => `${p}:company:${cid}:stream:${sid}:videos`,
     renditionVideos: `${p}:renditionvideos`,
     stream: {
       tag: t,

@@ -1,6 +1,8 @@
 // Schemas shared by routes and the OpenAPI document.
 import { Type, type Static } from '@sinclair/typebox';
+import { TRANSCODES, type StreamInput } from '../dvr/streams.js';
 import { CLIP_ID_PATTERN, NUMERIC_ID_PATTERN } from '../ids.js';
+import { HTTP_URLS, NO_CONTROL_CHARACTERS } from './validation-messages.js';
 
 export const ErrorBody = Type.Object(
   { statusCode: Type.Integer(), error: Type.String(), message: Type.String() },
@@ -15,11 +17,22 @@ export const ClipParams = Type.Object({
 
 export const DvrDuration = Type.Integer({ minimum: 30, maximum: 14400, description: 'DVR window in seconds' });
 
+const Transcode = Type.Unsafe<StreamInput['transcode']>({
+  type: 'string', enum: [...TRANSCODES], description: 'source: the renditions as pushed; abr: a ladder made from the source',
+});
+
+// Gcore's other stream fields are refused by name (validation-messages.ts).
 export const StreamCreate = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: NO_CONTROL_CHARACTERS }),
     dvr_enabled: Type.Optional(Type.Boolean()),
     dvr_duration: Type.Optional(DvrDuration),
+    active: Type.Optional(Type.Boolean({ description: 'false refuses every ingest of the stream' })),
+    pull: Type.Optional(Type.Boolean({ description: 'pull from uri instead of being pushed to' })),
+    uri: Type.Optional(Type.String({
+      maxLength: 4000, pattern: HTTP_URLS, description: 'for pull: one or more http(s) URLs separated by spaces, tried in turn',
+    })),
+    transcode: Type.Optional(Transcode),
   },
   { additionalProperties: false },
 );
@@ -41,7 +54,13 @@ export const Stream = Type.Object({
   name: Type.String(),
   dvr_enabled: Type.Boolean(),
   dvr_duration: Type.Integer(),
+  active: Type.Boolean(),
+  pull: Type.Boolean(),
+  uri: Type.String(),
+  transcode: Type.String(),
   push_url: Type.String(),
+  push_url_hls: Type.String({ description: 'HLS push over HTTP PUT/POST: {push_url_hls}{file}' }),
+  stream_source_type: Type.Union([Type.String(), Type.Null()], { description: 'what is feeding the stream now; null while nothing is' }),
   live: Type.Boolean(),
   hls_url: Type.String(),
   renditions: Type.Array(Rendition),
@@ -84,10 +103,22 @@ export const errorResponses = {
 
 export const VideoIdParams = Type.Object({ video_id: Type.String({ pattern: NUMERIC_ID_PATTERN }) });
 // Query values are strings (types are never coerced), hence the patterns.
+const Page = Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: 'counts from 1' });
+const PerPage = Type.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$', description: '1-1000, default 100' });
+export const PageQuery = Type.Object(
+  {
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
+    // gcore-python's streams.list(with_broadcasts=…): this server has no broadcasts to add.
+    with_broadcasts: Type.Optional(Type.String({ pattern: '^[01]$' })),
+  },
+  { additionalProperties: false },
+);
 export const VideoListQuery = Type.Object(
   {
-    page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: 'counts from 1' })),
-    per_page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$', description: '1-1000, default 100' })),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
+    stream_id: Type.Optional(Type.String({ pattern: NUMERIC_ID_PATTERN, description: 'only the videos recorded from this stream' })),
   },
   { additionalProperties: false },
 );
@@ -104,7 +135,7 @@ const RenditionVideo = Type.Object({
 export const Video = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('error')]),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('ready'), Type.Literal('error')], { description: "Gcore's values; progress tells how far a pending one is" }),
   progress: Type.Integer({ minimum: 0, maximum: 100 }),
   duration: Type.Integer({ description: 'milliseconds' }),
   stream_id: Type.Integer(),

@@ -10,7 +10,7 @@ import { HttpError } from './errors.js';
 import { errorResponses, Video, VideoIdParams, VideoListQuery } from './schemas.js';
 
 type WithVideoId = { Params: { video_id: string } };
-type WithListQuery = { Querystring: { page?: string; per_page?: string } };
+type WithListQuery = { Querystring: { page?: string; per_page?: string; stream_id?: string } };
 
 export async function videoRoutes(app: FastifyInstance, { ctx }: { ctx: Context }): Promise<void> {
   app.addHook('onRequest', apiKeyAuth(ctx));
@@ -28,7 +28,9 @@ export async function videoRoutes(app: FastifyInstance, { ctx }: { ctx: Context 
   }, async (request) => {
     const page = Number(request.query.page ?? 1);
     const perPage = Number(request.query.per_page ?? 100);
-    return (await listVideos(ctx, request.clientId, page, perPage)).map((v) => viewVideo(ctx, v));
+    const streamId = request.query.stream_id === undefined ? undefined : Number(request.query.stream_id);
+    // A plain array, as Gcore's API answers it (gcore-python reads it as one page of items).
+    return (await listVideos(ctx, request.clientId, page, perPage, streamId)).map((v) => viewVideo(ctx, v));
   });
 
   app.get<WithVideoId>('/streaming/videos/:video_id', {

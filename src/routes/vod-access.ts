@@ -7,7 +7,6 @@ import { DownloadTokens } from '../tenancy/download-tokens.js';
 import { UserTokens } from '../tenancy/user-tokens.js';
 import { vodStorage } from '../vod/storage.js';
 import { distributionRoutes } from './distribution.js';
-import { redactingLogSerializers } from './vod-logging.js';
 import { loginRoutes } from './vod-login.js';
 import { recordRoutes } from './vod-records.js';
 import { segmentRoutes } from './vod-segments.js';
@@ -16,12 +15,11 @@ export async function vodAccessRoutes(app: FastifyInstance, { ctx }: { ctx: Cont
   const tokens = await UserTokens.load(ctx);
   const downloads = await DownloadTokens.load(ctx);
   const storage = vodStorage(ctx.config);
-  const logSerializers = redactingLogSerializers;
 
   await app.register(loginRoutes, { ctx, tokens });
   await app.register(segmentRoutes, { ctx, tokens, storage });
-  await app.register(recordRoutes, { ctx, tokens, downloads, logSerializers });
-  await app.register(distributionRoutes, { ctx, downloads, storage, logSerializers });
+  await app.register(recordRoutes, { ctx, tokens, downloads });
+  await app.register(distributionRoutes, { ctx, downloads, storage });
 
   // The public half of the download-link key, for edge servers.
   app.get('/.well-known/jwks.json', { schema: { tags: ['vod access'], security: [] } }, async (_request, reply) =>

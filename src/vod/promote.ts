@@ -1,7 +1,7 @@
 // Promotion of a ready clip to a permanent VOD, as one idempotent job:
 //
 //   1. plan      the chunk lists, read from the clip once and saved (plan.ts)
-//   2. record    status processing, the real duration, segments and bandwidths
+//   2. record    still pending (progress 1), the real duration, segments and bandwidths
 //   3. chunks    copied from Redis to {rendition}/00001.ts …   (progress 1-50)
 //   4. playlists VOD media playlists and the master
 //   5. mp4       one remux per rendition from the copied chunks (progress 50-99)
@@ -54,7 +54,7 @@ export async function promoteVideo(ctx: Context, videoId: number, deps: PromoteD
     const plan = await loadOrMakePlan(ctx, deps.storage, video);
     const promoted = recordFromPlan(video, plan);
     await mustUpdate(ctx, videoId, {
-      status: 'processing', progress: 1, duration: promoted.duration, videos: promoted.videos, error: null,
+      status: 'pending', progress: 1, duration: promoted.duration, videos: promoted.videos, error: null,
     });
     await syncRenditionIds(ctx, video, promoted);
     ctx.log.info({ video_id: videoId, renditions: plan.renditions.length }, 'vod promotion started');

@@ -25,11 +25,18 @@ export interface ReconcileResult {
   orphans: number[];
 }
 
+/** Math.max(...ids) spreads its argument on the stack: V8 throws past ~150k ids. */
+export function largest(ids: number[]): number {
+  let max = -Infinity;
+  for (const id of ids) if (id > max) max = id;
+  return max;
+}
+
 export async function reconcileVods(ctx: Context, storage: VodStorage): Promise<ReconcileResult> {
   const ids = (await storage.children('')).filter((name) => NUMERIC_ID.test(name)).map(Number).filter(Number.isSafeInteger);
   const result: ReconcileResult = { folders: ids.length, restored: [], orphans: [] };
   if (ids.length === 0) return result;
-  await ctx.redis.eval(RAISE_TO, 1, ctx.keys.videoSeq, String(Math.max(...ids)));
+  await ctx.redis.eval(RAISE_TO, 1, ctx.keys.videoSeq, String(largest(ids)));
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
     const statuses = await Promise.all(batch.map((id) => ctx.redis.hget(ctx.keys.video(id), 'status')));

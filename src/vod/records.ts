@@ -9,7 +9,13 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Context } from '../context.js';
 
-export type VideoStatus = 'pending' | 'processing' | 'ready' | 'error';
+/** Gcore's values: a promotion in progress stays `pending` (its `progress` says how far). */
+export type VideoStatus = 'pending' | 'ready' | 'error';
+
+/** Records written before the status set followed Gcore's said 'processing'. */
+function statusOf(raw: string | undefined): VideoStatus {
+  return raw === 'ready' || raw === 'error' ? raw : 'pending';
+}
 
 export interface RenditionVideo {
   /** "vid-" + 24 random [A-Za-z0-9] */
@@ -88,7 +94,7 @@ export function parseVideo(raw: Record<string, string>): VideoRecord | null {
     stream_id: Number(raw.stream_id),
     clip_id: raw.clip_id,
     name: raw.name,
-    status: raw.status as VideoStatus,
+    status: statusOf(raw.status),
     progress: Number(raw.progress ?? 0),
     duration: Number(raw.duration ?? 0),
     created_at: raw.created_at,
@@ -106,7 +112,9 @@ export async function saveVideo(ctx: Context, video: VideoRecord): Promise<void>
   if (video.videos.length > 0) {
     await ctx.redis.hset(k.renditionVideos, Object.fromEntries(video.videos.map((r) => [r.id, String(video.id)])));
   }
-  await ctx.redis.zadd(k.companyVideos(video.client_id), Date.parse(video.created_at) || 0, String(video.id));
+  const score = Date.parse(video.created_at) || 0;
+  await ctx.redis.zadd(k.companyVideos(video.client_id), score, String(video.id));
+  await ctx.redis.zadd(k.streamVideos(video.client_id, video.stream_id), score, String(video.id));
 }
 
 export async function loadVideo(ctx: Context, videoId: number): Promise<VideoRecord | null> {
@@ -119,12 +127,15 @@ export async function findVideo(ctx: Context, clientId: number, videoId: number)
   return video && video.client_id === clientId ? video : null;
 }
 
-/** Newest first. `page` counts from 1. */
-export async function listVideos(ctx: Context, clientId: number, page: number, perPage: number): Promise<VideoRecord[]> {
+/** Newest first. `page` counts from 1; `streamId`: only the videos recorded from that stream. */
+export async function listVideos(
+  ctx: Context, clientId: number, page: number, perPage: number, streamId?: number,
+): Promise<VideoRecord[]> {
   const first = (page - 1) * perPage;
-  const ids = await ctx.redis.zrevrange(ctx.keys.companyVideos(clientId), first, first + perPage - 1);
+  const index = streamId === undefined ? ctx.keys.companyVideos(clientId) : ctx.keys.streamVideos(clientId, streamId);
+  const ids = await ctx.redis.zrevrange(index, first, first + perPage - 1);
   const videos = await Promise.all(ids.map((id) => loadVideo(ctx, Number(id))));
-  return videos.filter((v): v is VideoRecord => v !== null && v.client_id === clientId);
+  return videos.filter((v): v is VideoRecord => v !== null && v.client_id === clientId && (streamId === undefined || v.stream_id === streamId));
 }
 
 const UPDATE_IF_EXISTS = `
@@ -147,6 +158,7 @@ export async function updateVideo(ctx: Context, videoId: number, fields: Partial
 export async function deleteVideoRecord(ctx: Context, video: VideoRecord): Promise<void> {
   const k = ctx.keys;
   await ctx.redis.zrem(k.companyVideos(video.client_id), String(video.id));
+  await ctx.redis.zrem(k.streamVideos(video.client_id, video.stream_id), String(video.id));
   if (video.videos.length > 0) await ctx.redis.hdel(k.renditionVideos, ...video.videos.map((r) => r.id));
   await ctx.redis.del(k.video(video.id));
 }

@@ -20,7 +20,8 @@ describe('POST /streaming/streams', () => {
     expect(res.statusCode).toBe(201);
     const stream = res.json();
     expect(Object.keys(stream).sort()).toEqual([
-      'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'live', 'name', 'push_url', 'renditions', 'screenshot',
+      'active', 'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'live', 'name', 'pull',
+      'push_url', 'push_url_hls', 'renditions', 'screenshot', 'stream_source_type', 'transcode', 'uri',
     ]);
     // No chunk yet, so no thumbnail yet.
     expect(stream.screenshot).toBeNull();
@@ -56,7 +57,7 @@ describe('POST /streaming/streams', () => {
     [{ name: 'x', dvr_enabled: 'yes' }, /dvr_enabled/],
     [{}, /name/],
     [{ name: '' }, /name/],
-    [{ name: 'x', colour: 'red' }, /additional|colour/],
+    [{ name: 'x', colour: 'red' }, /"colour"/],
   ])('400 for %j, naming the field', async (body, message) => {
     const before = await h.snapshot();
     const res = await h.api('POST', '/streaming/streams', body);

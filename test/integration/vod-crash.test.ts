@@ -81,7 +81,7 @@ describe('a worker killed during a VOD promotion', () => {
 
     const partial = await vodFiles(h.ctx.config.dataDir, videoId);
     const stalled = (await loadVideo(h.ctx, videoId))!;
-    expect(stalled.status).toBe('processing');
+    expect(stalled.status).toBe('pending');
     expect(stalled.progress).toBeGreaterThanOrEqual(progressAtKill);
     expect(stalled.progress).toBeLessThan(100);
     expect([...partial.keys()].filter((f) => f.endsWith('.ts')).length).toBeGreaterThan(0);

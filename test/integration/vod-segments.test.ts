@@ -159,7 +159,7 @@ describe('404', () => {
 
   it('for a video that is not ready yet', async () => {
     const pending: VideoRecord = {
-      ...vod, id: 900_001, status: 'processing', progress: 10, ready_at: null,
+      ...vod, id: 900_001, status: 'pending', progress: 10, ready_at: null,
       videos: vod.videos.map((r, i) => ({ ...r, id: `vid-pending${'x'.repeat(15)}${i}` })),
     };
     await saveVideo(h.ctx, pending);

@@ -44,7 +44,7 @@ describe('promotion of a vod_required clip', () => {
     const videoId = await vodClip(h, streamId, Math.floor(pushStart / 1000) + 2, 6);
     const early = await h.api('GET', `/streaming/videos/${videoId}`);
     expect(early.statusCode).toBe(200);
-    expect(['pending', 'processing', 'ready']).toContain(early.json().status);
+    expect(['pending', 'ready']).toContain(early.json().status);
 
     await waitVideo(h, videoId);
     const res = await h.api('GET', `/streaming/videos/${videoId}`);
@@ -166,12 +166,12 @@ describe('lifecycle', () => {
     const before = await vodFiles(h.ctx.config.dataDir, first.id);
     expect(await promoteVideo(h.ctx, first.id, deps)).toBe('already-ready');
     // As if the worker died after the manifest, before the record said ready.
-    await updateVideo(h.ctx, first.id, { status: 'processing', progress: 99 });
+    await updateVideo(h.ctx, first.id, { status: 'pending', progress: 99 });
     expect(await promoteVideo(h.ctx, first.id, deps)).toBe('already-ready');
     expect((await h.api('GET', `/streaming/videos/${first.id}`)).json()).toEqual(first);
     // As if it died after the last media file, before the manifest.
     await rm(path.join(dir, 'video.json'));
-    await updateVideo(h.ctx, first.id, { status: 'processing', progress: 98 });
+    await updateVideo(h.ctx, first.id, { status: 'pending', progress: 98 });
     expect(await promoteVideo(h.ctx, first.id, deps)).toBe('ready');
     expect((await h.api('GET', `/streaming/videos/${first.id}`)).json()).toEqual(first);
     const after = await vodFiles(h.ctx.config.dataDir, first.id);
@@ -197,7 +197,7 @@ describe('lifecycle', () => {
     await rm(path.join(dir, 'media_1_240.mp4'));
     await rm(path.join(dir, 'video.json'));
     await writeFile(path.join(dir, 'media_2_480/.00004.ts.tmp-0123456789ab'), 'half a chunk');
-    await updateVideo(h.ctx, first.id, { status: 'processing', progress: 40 });
+    await updateVideo(h.ctx, first.id, { status: 'pending', progress: 40 });
     expect(await promoteVideo(h.ctx, first.id, { storage: vodStorage(h.ctx.config), remux: remuxTsToMp4 })).toBe('ready');
     const after = await vodFiles(h.ctx.config.dataDir, first.id);
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());

@@ -2,7 +2,7 @@
 // the file name a download is saved as.
 import { describe, expect, it } from 'vitest';
 import { downloadFilename } from '../../src/access/downloads.js';
-import { redactUrl } from '../../src/routes/vod-logging.js';
+import { redactUrl } from '../../src/logging.js';
 
 describe('redactUrl', () => {
   it('hides access_token and user_token values wherever they sit in the query', () => {
