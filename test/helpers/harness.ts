@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { deletePrefix, scanKeys } from '../../src/redis/prefix.js';
 import { ensureFixtures, fixtures } from '../../fixtures/make.js';
 import { loadConfig } from '../../src/config.js';
@@ -60,6 +61,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Default: 't' + random base36, so test files never see each other's keys. */
   keyPrefix?: string;
+  /** The service's logger (default: the service's own, at LOG_LEVEL); to capture what is logged. */
+  log?: Logger;
 }
 
 export interface PushOptions {
@@ -210,7 +213,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let service: Service | undefined;
   let company: Company;
   try {
-    service = await startService(config, { clock });
+    service = await startService(config, { clock, log: opts.log });
     company = await createCompany(service.ctx, 'Test company');
   } catch (err) {
     // Leave nothing running or stored behind a harness that never started.
