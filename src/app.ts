@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Context } from './context.js';
 import type { Queues } from './jobs/queues.js';
 import { clipRoutes } from './routes/clips.js';
-import { answerBadUrl } from './routes/bad-url.js';
+import { answerBadUrl } from './routes/families.js';
 import { installErrorHandler } from './routes/errors.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { opsRoutes, type Readiness } from './routes/ops.js';

@@ -3,23 +3,21 @@
 // before any route's own handler: JSON bodies (an empty one is no body),
 // OPTIONS that is not a CORS preflight, and URLs the router cannot decode
 // (answered in the envelope of the family the path belongs to, see
-// bad-url.ts).
-import { STATUS_CODES } from 'node:http';
+// families.ts).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClipRefusedError } from '../clips/clips.js';
 import { ClipRuleError } from '../clips/rules.js';
 import { BadPlaylistError } from '../dvr/pushed-playlist.js';
 import { StreamInputError } from '../dvr/streams.js';
+import { answerNotFound, errorBody } from './families.js';
 import { validationMessage } from './validation-messages.js';
+
+export { errorBody };
 
 export class HttpError extends Error {
   constructor(readonly statusCode: number, message: string) {
     super(message);
   }
-}
-
-export function errorBody(statusCode: number, message: string) {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
 }
 
 function statusOf(err: FastifyError | Error): number {
@@ -57,10 +55,7 @@ function answerPlainOptions(app: FastifyInstance) {
     if (request.headers.origin && request.headers['access-control-request-method']) return;
     const path = request.url.split('?')[0];
     const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
-    if (allowed.length === 0) {
-      reply.status(404).send(errorBody(404, `no route ${request.method} ${path}`));
-      return reply;
-    }
+    if (allowed.length === 0) return answerNotFound(request, reply);
     reply.status(204).header('allow', [...allowed, 'OPTIONS'].join(', ')).send();
     return reply;
   };
@@ -79,7 +74,5 @@ export function installErrorHandler(app: FastifyInstance): void {
     request.log.info({ status, message }, 'request refused');
     return reply.status(status).send(errorBody(status, message));
   });
-  app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`));
-  });
+  app.setNotFoundHandler(answerNotFound);
 }
