@@ -111,6 +111,7 @@ export class Mp4Cache {
     try {
       await remuxTsToMp4(clipTsStream(this.ctx, clip, rendition.playlist), tmp, {
         signal: this.abort.signal, timeoutMs: this.ctx.config.ffmpegTimeoutMs, log: this.ctx.log, clipId: clip.id,
+        codecs: rendition.codecs,
       });
       remuxed = true;
       await this.store.put(key, tmp);

@@ -19,8 +19,6 @@ const OUTPUT_OPTIONS = [
   // place in MP4 and would make the muxer fail.
   '-map', '0:v?', '-map', '0:a?', '-dn', '-sn',
   '-c', 'copy',
-  // TS carries AAC with ADTS headers; MP4 wants the AudioSpecificConfig.
-  '-bsf:a', 'aac_adtstoasc',
   // The chunks carry the live stream's clock (and the mov muxer keeps it by
   // default): shift every stream by the same amount so the earliest starts at
   // 0. The same shift for all keeps audio and video in sync; a stream that
@@ -31,6 +29,17 @@ const OUTPUT_OPTIONS = [
   '-movflags', '+faststart',
   '-f', 'mp4',
 ];
+
+// TS carries AAC with ADTS headers; MP4 wants the AudioSpecificConfig. The
+// filter takes AAC only: given MP3, AC-3 or E-AC-3 it fails the whole remux.
+// (The mp4 muxer also inserts it by itself for ADTS AAC, so a rendition whose
+// codecs the probe has not told yet still remuxes.)
+const AAC_TO_MP4 = ['-bsf:a', 'aac_adtstoasc'];
+
+/** True when an RFC 6381 list names AAC audio (mp4a.40.*, but mp4a.40.34 is MP3). */
+export function hasAacAudio(codecs: string | undefined): boolean {
+  return (codecs ?? '').split(',').some((c) => /^mp4a\.40\.\d+$/.test(c.trim()) && c.trim() !== 'mp4a.40.34');
+}
 
 const running = new Set<ffmpeg.FfmpegCommand>();
 let started = 0;
@@ -71,18 +80,32 @@ function tail(stderr: string | null | undefined): string[] {
   return (stderr ?? '').split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-STDERR_TAIL_LINES);
 }
 
-/** Remuxes an MPEG-TS byte stream (concatenated chunks) to an MP4 file with stream copy. */
+export interface RemuxOptions {
+  signal?: AbortSignal;
+  timeoutMs: number;
+  log: Logger;
+  clipId?: string;
+  /** The rendition's RFC 6381 codecs, as the probe found them (unknown: undefined). */
+  codecs?: string;
+}
+
+/**
+ * Remuxes an MPEG-TS byte stream (concatenated chunks) to an MP4 file with
+ * stream copy. Any audio codec MP4 carries (AAC, MP3, AC-3, E-AC-3), and a
+ * rendition with video only or audio only.
+ */
 export async function remuxTsToMp4(
   source: NodeJS.ReadableStream | string /* a .ts file path */,
   outFile: string,
-  opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string },
+  opts: RemuxOptions,
 ): Promise<void> {
   const { signal, timeoutMs, log, clipId } = opts;
   const began = performance.now();
   started += 1;
   try {
     signal?.throwIfAborted();
-    await runFfmpeg(source, outFile, signal, timeoutMs);
+    const output = hasAacAudio(opts.codecs) ? [...OUTPUT_OPTIONS, ...AAC_TO_MP4] : OUTPUT_OPTIONS;
+    await runFfmpeg(source, outFile, output, signal, timeoutMs);
     metrics.remuxSeconds.observe((performance.now() - began) / 1000);
     log.info({ clip_id: clipId, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
   } catch (err) {
@@ -94,11 +117,13 @@ export async function remuxTsToMp4(
   }
 }
 
-function runFfmpeg(source: NodeJS.ReadableStream | string, outFile: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
+function runFfmpeg(
+  source: NodeJS.ReadableStream | string, outFile: string, output: string[], signal: AbortSignal | undefined, timeoutMs: number,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const command = ffmpeg(source as string, { stdoutLines: STDERR_TAIL_LINES * 2 })
       .inputOptions(INPUT_OPTIONS)
-      .outputOptions(['-hide_banner', '-loglevel', 'warning', ...OUTPUT_OPTIONS])
+      .outputOptions(['-hide_banner', '-loglevel', 'warning', ...output])
       .output(outFile);
     let stopped: string | undefined;
     const stop = (why: string) => {

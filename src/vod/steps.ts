@@ -18,7 +18,7 @@ import type { VodStorage } from './storage.js';
 /** The signature of remuxTsToMp4 (src/mp4/remux.ts). */
 export type RemuxFn = (
   source: NodeJS.ReadableStream | string, outFile: string,
-  opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string },
+  opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string; codecs?: string },
 ) => Promise<void>;
 
 export interface StepInput {
@@ -110,6 +110,7 @@ export async function buildMp4s(step: StepInput, remux: RemuxFn, workDir: string
       timeoutMs: ctx.config.ffmpegTimeoutMs + Math.ceil(bytes / 10_000),
       log: ctx.log,
       clipId: plan.clipId,
+      codecs: r.codecs,
     });
     await storage.putFile(file, out);
   }
