@@ -19,7 +19,10 @@ export interface StreamRecord {
   /** Space-separated http(s) URLs to pull from, tried in turn; '' when none. */
   uri: string;
   transcode: Transcode;
-  /** What is feeding the stream now, as the gateway that does it sets it; null while nothing is. */
+  /**
+   * What is feeding the stream now, as the gateway that does it sets it; null
+   * while nothing is. gcore-python 0.53 validates it as rtmp|srt|webrtc|https.
+   */
   stream_source_type: string | null;
   stream_key: string;
   /** The secret in the live playback URL: stream ids are sequential, so guessable. */

@@ -40,6 +40,7 @@ export function validationMessage(err: FastifyError): string {
       : 'is not a field this API takes';
     return `${at}: "${name}" ${why}`;
   }
+  if (first.keyword === 'minProperties') return `${at} must name at least one field to change`;
   if (first.keyword === 'enum') {
     return `${at} must be one of: ${(first.params.allowedValues as unknown[]).join(', ')}`;
   }

@@ -84,6 +84,11 @@ describe('PATCH body shapes', () => {
     const bad = await h.api('PATCH', `/streaming/streams/${stream.id}`, { stream: { name: 'x', auto_record: true } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/"auto_record"/);
+    for (const empty of [{}, { stream: {} }]) {
+      const nothing = await h.api('PATCH', `/streaming/streams/${stream.id}`, empty);
+      expect(nothing.statusCode).toBe(400);
+      expect(nothing.json().message).toMatch(/must name at least one field to change/);
+    }
     const notObject = await h.api('PATCH', `/streaming/streams/${stream.id}`, { stream: 'x' });
     expect(notObject.statusCode).toBe(400);
     expect(notObject.json().message).toMatch(/"stream"/);
