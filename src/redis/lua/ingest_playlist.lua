@@ -7,9 +7,10 @@ local segments = body.segments
 local st = load_state(base, pl)
 local restart = false
 local fresh = {}
-if st.known and #segments > 0 and segments[#segments].seq < st.lastSeq then
-  -- The sequence went back: an encoder restart if this lists new chunks;
-  -- else a retry or a late duplicate, which changes nothing.
+if st.known and #segments > 0 and segments[#segments].seq <= st.lastSeq then
+  -- Nothing past what was listed: an encoder restart if this lists new
+  -- chunks (commit.lua); else a retry or a late duplicate, which changes
+  -- nothing.
   if brings_new_chunks(base, pl, segments) then
     st.epoch, st.lastSeq, restart = st.epoch + 1, -1, true
     forget_epoch(base, pl)
