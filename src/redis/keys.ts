@@ -31,6 +31,8 @@ export interface Keys {
   companyVideos(clientId: number): string;
   /** zset of the company's videos recorded from one stream (by creation time), for ?stream_id= */
   streamVideos(clientId: number, streamId: number): string;
+  /** string, set once a one-time data migration of that name has run */
+  migrated(name: string): string;
   renditionVideos: string;
 }
 
@@ -98,6 +100,7 @@ export function makeKeys(prefix: string): Keys {
     video: (vid) => `${p}:video:${vid}`,
     companyVideos: (cid) => `${p}:company:${cid}:videos`,
     streamVideos: (cid, sid) => `${p}:company:${cid}:stream:${sid}:videos`,
+    migrated: (name) => `${p}:migrated:${name}`,
     renditionVideos: `${p}:renditionvideos`,
     stream: {
       tag: t,

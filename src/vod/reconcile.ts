@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { NUMERIC_ID } from '../ids.js';
 import { readManifest } from './manifest.js';
 import { saveVideo } from './records.js';
+import { indexVideosByStream } from './stream-index.js';
 import type { VodStorage } from './storage.js';
 
 const RAISE_TO = `
@@ -33,6 +34,7 @@ export function largest(ids: number[]): number {
 }
 
 export async function reconcileVods(ctx: Context, storage: VodStorage): Promise<ReconcileResult> {
+  await indexVideosByStream(ctx);
   const ids = (await storage.children('')).filter((name) => NUMERIC_ID.test(name)).map(Number).filter(Number.isSafeInteger);
   const result: ReconcileResult = { folders: ids.length, restored: [], orphans: [] };
   if (ids.length === 0) return result;

@@ -29,9 +29,11 @@ describe('reconcileVods', () => {
         return 1;
       },
       hget: async () => 'ready',
+      // The one-time stream index migration has run already.
+      exists: async () => 1,
     };
     const ctx = {
-      redis, keys: { videoSeq: 'seq:video', video: (id: number) => `video:${id}` },
+      redis, keys: { videoSeq: 'seq:video', video: (id: number) => `video:${id}`, migrated: (name: string) => `migrated:${name}` },
       log: { warn: () => undefined, info: () => undefined },
     } as unknown as Context;
     const storage = { children: async () => names } as unknown as VodStorage;
