@@ -290,6 +290,31 @@ describe('playlists sent again, and restarts', () => {
   }, 180_000);
 });
 
+describe('discontinuities the encoder marks', () => {
+  it('a rendition that starts at a marked discontinuity counts it as the others did', async () => {
+    const stream = await h.createStream({ name: 'Marked' });
+    h.clock.alignToSecond();
+    const mark = (text: string, file: string) => text.replace(`#EXTINF:${L[0][2].extinf},\n${file}`, `#EXT-X-DISCONTINUITY\n#EXTINF:${L[0][2].extinf},\n${file}`);
+    for (let i = 0; i <= 3; i++) {
+      h.clock.advance(L[0][i].durationMs);
+      await put(h, stream, L[0][i].file, L[0][i].bytes);
+      await put(h, stream, 'u_0.m3u8', mark(unevenPlaylist(L, 0, i), L[0][2].file));
+      if (i >= 2) {
+        // The other rendition starts with chunk 2, the marked one.
+        await put(h, stream, L[1][i].file, L[1][i].bytes);
+        await put(h, stream, 'u_1.m3u8', mark(unevenPlaylist(L, 1, i, { listSize: i - 1 }), L[1][2].file));
+      }
+    }
+    const [high, low] = await livePlaylists(stream);
+    expect(count(high, '#EXT-X-DISCONTINUITY')).toBe(1);
+    expect(tagValue(high, '#EXT-X-DISCONTINUITY-SEQUENCE')).toBe('0');
+    expect(await identify(stream.hls_url, low)).toEqual(['1/2', '1/3']);
+    expect(tagValue(low, '#EXT-X-DISCONTINUITY-SEQUENCE')).toBe('1');
+    const [a, b] = [await indexOf(stream, 'u_0'), await indexOf(stream, 'u_1')];
+    expect(b.map((c) => [c.start, c.discSeq])).toEqual(a.slice(2).map((c) => [c.start, c.discSeq]));
+  }, 180_000);
+});
+
 describe('sequence numbers', () => {
   it('stay exact up to 2^53: ffmpeg -hls_start_number_source epoch_us', async () => {
     const stream = await h.createStream({ name: 'epoch_us' });

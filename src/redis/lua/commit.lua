@@ -19,7 +19,7 @@
 --   seen:{pl}    zset uri by media sequence: pl's recent chunks of the current
 --                epoch, to tell a playlist sent again from an encoder restart
 --   seenp:{pl}   the same for the epoch before
---   slot:{e}:{q} start ms of (epoch, sequence), shared by the renditions
+--   slot:{e}:{q} "start|discSeq" of (epoch, sequence), shared by the renditions
 -- Numbers that can be large (sequences) are stored as exact text (int()).
 
 -- Listings one rendition may have waiting for their bytes: bounds `listed`
@@ -150,6 +150,14 @@ local function commit_upload(base, uri, now, grace, hold)
   return out
 end
 
+local function slot_key(base, epoch, seq) return base .. ':slot:' .. int(epoch) .. ':' .. int(seq) end
+
+-- The discontinuity sequence another rendition gave (epoch, seq), if any.
+local function slot_disc_seq(base, epoch, seq)
+  local v = redis.call('GET', slot_key(base, epoch, seq))
+  return v and tonumber(string.match(v, '|(%d+)$'))
+end
+
 -- The start (unix ms) of a newly listed chunk `s` of the rendition in state
 -- `st`. `arrival` is when it started if the playlist's last chunk ended now.
 -- Never at or before the start of the chunk listed before it: the index is
@@ -159,10 +167,10 @@ local function place(base, st, s, arrival, disc, now)
   -- An encoder clock far off the wall clock would empty the DVR or stall
   -- clips: such a program date time is ignored.
   if pdt and (pdt > now + 10000 or pdt < now - s.durationMs - 60000) then pdt = nil end
-  local slot = base .. ':slot:' .. int(st.epoch) .. ':' .. int(s.seq)
+  local slot = slot_key(base, st.epoch, s.seq)
   -- The encoder's clock, else the start another rendition gave the same
   -- (epoch, sequence), else right after the chunk listed before it.
-  local start = pdt or tonumber(redis.call('GET', slot) or '')
+  local start = pdt or tonumber(string.match(redis.call('GET', slot) or '', '^[^|]+') or '')
   if start then
     if st.start and start <= st.start then start = st.finish end
   elseif not st.finish then
@@ -174,7 +182,7 @@ local function place(base, st, s, arrival, disc, now)
   else
     start = st.finish
   end
-  redis.call('SET', slot, int(start), 'PX', 600000, 'NX')
+  redis.call('SET', slot, int(start) .. '|' .. int(st.discSeq), 'PX', 600000, 'NX')
   return start
 end
 

@@ -43,6 +43,12 @@ for i = first, #fresh do
   local arrival = now - remaining
   remaining = remaining - s.durationMs
   local disc = s.discontinuity or ((restart or jumped) and i == first)
+  if not st.known and i == first then
+    -- A rendition's first chunk counts the discontinuities before it as the
+    -- rendition that listed it first did.
+    local shared = slot_disc_seq(base, st.epoch, s.seq)
+    if shared then st.discSeq = shared - (disc and 1 or 0) end
+  end
   if disc then st.discSeq = st.discSeq + 1 end
   list_chunk(base, pl, st, s, arrival, disc, now)
 end
