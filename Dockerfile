@@ -7,8 +7,8 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install keeps the lockfile's versions; see scripts/ensure.sh on npm ci.
-RUN npm install --omit=dev --no-audit --no-fund
+# npm ci installs exactly the lockfile (it lists every platform's optional packages).
+RUN npm ci --omit=dev --no-audit --no-fund
 
 # Only what runs: the host's node_modules, data and fixtures stay out.
 COPY tsconfig.json ./

@@ -29,16 +29,33 @@ if [ -z "$node_major" ] || [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# npm records what it installed in node_modules/.package-lock.json; a lockfile
-# newer than that record means the dependencies changed since.
-# `npm install`, not `npm ci`: it installs the lockfile's versions all the
-# same, and npm 11 refuses `npm ci` on lockfiles that lack other platforms'
-# optional packages (which it writes itself, depending on its settings).
-installed=node_modules/.package-lock.json
-if [ ! -f "$installed" ] || [ package.json -nt "$installed" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$installed" ]; }; then
-  say "installing npm dependencies (npm install)"
-  npm install --no-audit --no-fund >&2
-  touch "$installed"
+# npm records what it installed in node_modules/.package-lock.json. The
+# dependencies are current when every package installed has the lockfile's
+# version and every package of the lockfile not installed is an optional one
+# (another platform's binary). Otherwise `npm ci` installs exactly the
+# lockfile, which lists every platform's optional packages, so installing
+# never rewrites the tracked package-lock.json.
+deps_current() {
+  node -e '
+    const fs = require("fs");
+    const read = (f) => JSON.parse(fs.readFileSync(f, "utf8")).packages || {};
+    let lock, installed;
+    try { lock = read("package-lock.json"); installed = read("node_modules/.package-lock.json"); } catch { process.exit(1); }
+    for (const [key, pkg] of Object.entries(installed)) if (!lock[key] || lock[key].version !== pkg.version) process.exit(1);
+    for (const [key, pkg] of Object.entries(lock)) if (key && !installed[key] && !pkg.optional) process.exit(1);
+    const want = JSON.parse(fs.readFileSync("package.json", "utf8"));
+    const root = lock[""] || {};
+    for (const field of ["dependencies", "devDependencies"])
+      for (const [name, range] of Object.entries(want[field] || {})) if ((root[field] || {})[name] !== range) process.exit(1);
+  ' 2>/dev/null
+}
+if ! deps_current; then
+  if [ -L node_modules ]; then
+    say "node_modules links to another checkout's packages and differs from package-lock.json: remove the link and run again"
+    exit 1
+  fi
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund >&2
 fi
 
 missing=()
