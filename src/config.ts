@@ -1,6 +1,7 @@
 // Every setting of the service, read from the environment once at boot and
 // validated here, so a typo stops the boot with the variable's name instead
 // of turning into NaN somewhere deep inside.
+import os from 'node:os';
 import path from 'node:path';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -53,6 +54,21 @@ export interface Config {
   thumbnails: boolean;
   /** Thumbnail ffmpeg children one process runs at once (niced). */
   thumbnailConcurrency: number;
+  /** A Redis command a request waits on fails after this long (then 503), as do all while Redis is unreachable. */
+  redisCommandTimeoutMs: number;
+  /** How long a shutdown waits for running jobs before leaving them to be retried. */
+  shutdownTimeoutMs: number;
+  /** A client must send its request headers within this long. */
+  headersTimeoutMs: number;
+  /** A client must send the whole request (headers and body) within this long, except ingest. */
+  requestTimeoutMs: number;
+  /** The same bound for an encoder's upload (PUT/POST /ingest/...). */
+  ingestTimeoutMs: number;
+  /** Uploads received at once, per stream and for the whole process; past either, 503 with Retry-After. */
+  maxUploadsPerStream: number;
+  maxUploads: number;
+  /** HTTP processes sharing the port (`all` role): 1 runs everything in one process. */
+  apiProcesses: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -143,5 +159,13 @@ export function loadConfig(env: Env = process.env): Config {
     loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 600, 1, 24 * 3600),
     thumbnails: bool(env, 'THUMBNAILS', true),
     thumbnailConcurrency: int(env, 'THUMBNAIL_CONCURRENCY', 1, 1, 64),
+    redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 100, 60_000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1000, 600_000),
+    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    ingestTimeoutMs: int(env, 'INGEST_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+    maxUploadsPerStream: int(env, 'MAX_UPLOADS_PER_STREAM', 12, 1, 10_000),
+    maxUploads: int(env, 'MAX_UPLOADS', 64, 1, 100_000),
+    apiProcesses: int(env, 'API_PROCESSES', os.availableParallelism(), 1, 256),
   };
 }

@@ -7,7 +7,9 @@ import type { Config } from './config.js';
 import { systemClock, type Clock, type Context } from './context.js';
 import { createQueues, type Queues } from './jobs/queues.js';
 import { createLogger } from './logging.js';
-import { connectRedis } from './redis/connection.js';
+import { closeRedis, connectRedis } from './redis/connection.js';
+import { RedisHealth } from './redis/health.js';
+import { within } from './util/within.js';
 import { makeKeys } from './redis/keys.js';
 import { defineScripts } from './redis/scripts.js';
 import { probesSettled } from './dvr/rendition-probe.js';
@@ -25,22 +27,32 @@ export interface Service {
   app?: FastifyInstance;
   workers?: Workers;
   mp4: Mp4Service;
+  health: RedisHealth;
   close(): Promise<void>;
 }
 
 export async function startService(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Service> {
   const log = opts.log ?? createLogger(config.logLevel);
-  const redis = await connectRedis(config.redisUrl, `dvr-${config.role}`, { cluster: config.redisCluster });
+  const health = new RedisHealth(log);
+  // Requests wait on these two, so they fail fast while Redis is away (503);
+  // the workers open patient ones of their own.
+  const connect = async (name: string, failFast: boolean) => health.watch(await connectRedis(config.redisUrl, name, {
+    cluster: config.redisCluster, failFastMs: failFast ? config.redisCommandTimeoutMs : undefined,
+  }), name);
+  const redis = await connect(`dvr-${config.role}`, true);
   defineScripts(redis);
   const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: opts.clock ?? systemClock };
-  const queueConnection = redis.duplicate();
+  const queueConnection = await connect(`dvr-${config.role}-queues`, true);
   const queues = createQueues(queueConnection, ctx.keys);
+  for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote]) {
+    queue.on('error', (err) => health.report(`queue ${queue.name}`, err));
+  }
   // Every role: a worker that finalizes a clip prebuilds its MP4 into the shared DATA_DIR.
   const mp4 = await createMp4Service(ctx);
   installVodPromotion();
   // Before the workers take jobs: VOD records Redis lost come back from their manifests.
   if (config.role !== 'api') await reconcileVods(ctx, vodStorage(config));
-  const workers = config.role !== 'api' ? await startWorkers(ctx, queues) : undefined;
+  const workers = config.role !== 'api' ? await startWorkers(ctx, queues, { health, connect: (name) => connect(name, false) }) : undefined;
   const app = config.role !== 'worker'
     ? await buildApp({ ctx, queues, readiness: { workersRunning: () => workers?.running() ?? true }, mp4: mp4.handler })
     : undefined;
@@ -50,6 +62,7 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
     app,
     workers,
     mp4,
+    health,
     async close() {
       // Stop taking requests, let running jobs finish, then let go of Redis.
       // MP4 builds first: a request waiting for one answers 503 at once
@@ -62,10 +75,12 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
       killAllFfmpeg();
       stopTiles();
       killThumbnailFfmpeg();
-      await workers?.close();
-      await queues.close();
-      await queueConnection.quit().catch(() => undefined);
-      await redis.quit().catch(() => undefined);
+      // With Redis away no job can finish: they are left to be retried.
+      await workers?.close(health.down ? 0 : config.shutdownTimeoutMs);
+      await within(queues.close(), 2000);
+      await closeRedis(queueConnection);
+      await closeRedis(redis);
     },
   };
 }
+

@@ -1,36 +1,61 @@
 // Starts the BullMQ workers of this process.
 import { Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Context } from '../src/context.js';
 import { QUEUE_NAMES, type Queues } from '../src/jobs/queues.js';
+import { closeRedis } from '../src/redis/connection.js';
+import type { RedisHealth } from '../src/redis/health.js';
+import { defineScripts } from '../src/redis/scripts.js';
+import { within } from '../src/util/within.js';
 import { cleanerProcessor } from './cleaner.js';
 import { finalizeProcessor } from './finalize.js';
 import { vodJobFailed, vodProcessor, vodWorkerOptions } from './vod.js';
 
 export interface Workers {
   running(): boolean;
-  close(): Promise<void>;
+  /** Lets running jobs finish for up to `waitMs`; past it (or with 0) they are left to be retried. */
+  close(waitMs?: number): Promise<void>;
 }
 
-export async function startWorkers(ctx: Context, queues: Queues): Promise<Workers> {
-  const connection = ctx.redis.duplicate() as unknown as ConnectionOptions;
-  const common = { connection, prefix: ctx.keys.queuePrefix };
-  const vod = new Worker(QUEUE_NAMES.vodPromote, vodProcessor(ctx), { ...common, ...vodWorkerOptions(ctx.config) });
-  vod.on('failed', vodJobFailed(ctx));
+export interface WorkerDeps {
+  health: RedisHealth;
+  /** A connection that waits for Redis while it is away (BullMQ's `maxRetriesPerRequest: null`). */
+  connect(name: string): Promise<Redis>;
+}
+
+export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDeps): Promise<Workers> {
+  // Jobs run on connections of their own that wait out a Redis restart, so a
+  // job resumes instead of failing (and burning its attempts) while Redis is away.
+  const jobRedis = await deps.connect('dvr-jobs');
+  defineScripts(jobRedis);
+  const jobCtx: Context = { ...ctx, redis: jobRedis };
+  const connection = await deps.connect('dvr-workers');
+  const common = { connection: connection as unknown as ConnectionOptions, prefix: ctx.keys.queuePrefix };
+  const vod = new Worker(QUEUE_NAMES.vodPromote, vodProcessor(jobCtx), { ...common, ...vodWorkerOptions(ctx.config) });
+  vod.on('failed', vodJobFailed(jobCtx));
   const workers = [
-    new Worker(QUEUE_NAMES.finalize, finalizeProcessor(ctx, queues), { ...common, concurrency: 20 }),
-    new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(ctx, queues), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.finalize, finalizeProcessor(jobCtx, queues), { ...common, concurrency: 20 }),
+    new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(jobCtx, queues), { ...common, concurrency: 1 }),
     vod,
   ];
   for (const worker of workers) {
     worker.on('failed', (job, err) => ctx.log.warn({ queue: worker.name, job_id: job?.id, err: err.message }, 'job failed'));
-    worker.on('error', (err) => ctx.log.error({ queue: worker.name, err }, 'worker error'));
+    // Errors while Redis is away are one fact, logged once by the health watch.
+    worker.on('error', (err) => deps.health.report(`worker ${worker.name}`, err));
   }
   await queues.cleaner.upsertJobScheduler('dvr-cleaner', { every: ctx.config.cleanerIntervalMs }, { name: 'clean' });
   return {
     running: () => workers.every((w) => w.isRunning()),
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
-      await (connection as unknown as { quit(): Promise<unknown> }).quit();
+    async close(waitMs = 20_000) {
+      const force = waitMs <= 0;
+      const closing = Promise.all(workers.map((w) => w.close(force)));
+      if (!(await within(closing, Math.max(waitMs, 2000)))) {
+        ctx.log.warn({ wait_ms: waitMs }, 'shutdown: jobs still running are left to be retried');
+      }
+      // Commands of jobs still running now fail: their jobs are retried (a VOD promotion resumes).
+      await closeRedis(connection);
+      await closeRedis(jobRedis);
+      await within(closing, 2000);
     },
   };
 }

@@ -1,9 +1,35 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+export interface ConnectOptions {
+  cluster?: boolean;
+  /**
+   * For connections a request waits on: a command fails at once while Redis
+   * is unreachable (no offline queue) and after this many milliseconds when
+   * Redis does not answer, so an HTTP request answers 503 instead of hanging.
+   * Without it the connection waits for Redis to come back, which is what
+   * BullMQ requires of its connections (`maxRetriesPerRequest: null`) and
+   * what a job wants: it resumes where it was.
+   */
+  failFastMs?: number;
+}
+
+/** Reconnect at once, then every second at most: a Redis that is back is noticed within a second. */
+const retryStrategy = (times: number) => Math.min(times * 100, 1000);
+
+function settings(name: string, failFastMs: number | undefined): RedisOptions {
+  const common: RedisOptions = { connectionName: name, lazyConnect: true, retryStrategy };
+  if (failFastMs === undefined) return { ...common, maxRetriesPerRequest: null };
+  return {
+    ...common,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: failFastMs,
+    connectTimeout: Math.max(failFastMs, 1000),
+  };
+}
 
 /**
- * Opens a connection and waits until it answers. `maxRetriesPerRequest: null`
- * is what BullMQ requires of the connections it is given; the same setting is
- * harmless for ours, since a command waits for a reconnect instead of failing.
+ * Opens a connection and waits until it answers.
  *
  * With `cluster`, `url` names one node of a Redis Cluster (redis://host:port,
  * or several separated by commas) and the client finds the others. The
@@ -12,18 +38,21 @@ import { Cluster, Redis } from 'ioredis';
  * cluster client answers the same commands, so the rest of the code takes it
  * as a Redis.
  */
-export async function connectRedis(url: string, name: string, opts: { cluster?: boolean } = {}): Promise<Redis> {
+export async function connectRedis(url: string, name: string, opts: ConnectOptions = {}): Promise<Redis> {
+  const options = settings(name, opts.failFastMs);
   if (opts.cluster) {
     const nodes = url.split(',').map((one) => {
       const parsed = new URL(one.includes('://') ? one : `redis://${one}`);
       return { host: parsed.hostname, port: Number(parsed.port || 6379) };
     });
     const first = new URL(url.split(',')[0]);
+    const { enableOfflineQueue, retryStrategy: _nodeRetry, lazyConnect: _lazy, ...nodeOptions } = options;
     const cluster = new Cluster(nodes, {
       lazyConnect: true,
+      enableOfflineQueue: enableOfflineQueue ?? true,
+      clusterRetryStrategy: retryStrategy,
       redisOptions: {
-        maxRetriesPerRequest: null,
-        connectionName: name,
+        ...nodeOptions,
         username: first.username || undefined,
         password: first.password ? decodeURIComponent(first.password) : undefined,
       },
@@ -31,7 +60,24 @@ export async function connectRedis(url: string, name: string, opts: { cluster?: 
     await cluster.connect();
     return cluster as unknown as Redis;
   }
-  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: true });
+  const redis = new Redis(url, options);
   await redis.connect();
   return redis;
+}
+
+/**
+ * Lets go of a connection without waiting on a Redis that is away: QUIT when
+ * it is connected (bounded), otherwise a plain disconnect.
+ */
+export async function closeRedis(redis: { status: string; quit(): Promise<unknown>; disconnect(): void }, waitMs = 2000): Promise<void> {
+  if (redis.status === 'end') return;
+  if (redis.status !== 'ready' && redis.status !== 'connect') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+  await Promise.race([redis.quit().catch(() => undefined), gaveUp]);
+  clearTimeout(timer);
+  if ((redis.status as string) !== 'end') redis.disconnect();
 }

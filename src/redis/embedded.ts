@@ -84,7 +84,11 @@ function spawnServer(redisDir: string, socket: string): ChildProcess {
   const [cmd, argv] = setpriv
     ? [setpriv, ['--pdeathsig', 'SIGTERM', '--', server, ...args]]
     : [server, args];
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a signal to the service's group (Ctrl-C in a
+  // terminal, `kill -TERM -PGID`) does not stop Redis under the requests and
+  // jobs still finishing; the service stops it last. (systemd signals its
+  // whole cgroup, Redis included: then the shutdown does not wait on Redis.)
+  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 }
 
 /** Keeps the last lines redis-server printed, for the error when it fails to start. */

@@ -13,6 +13,9 @@ import type { DownloadTokens } from '../tenancy/download-tokens.js';
 import { sendRange } from '../util/send-range.js';
 import type { VodStorage } from '../vod/storage.js';
 import { apiError, ApiErrorBody, BAD_TOKEN, NO_TOKEN, NOT_FOUND, NotFoundBody } from './vod-envelopes.js';
+import { isRedisUnavailable } from '../redis/health.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
+import { UNAVAILABLE_TEXT } from './vod-envelopes.js';
 
 function fail(reply: FastifyReply, status: number, body: object): FastifyReply {
   return reply.status(status).removeHeader('content-length').removeHeader('content-disposition')
@@ -36,6 +39,9 @@ export async function distributionRoutes(
       // A path of the wrong shape never gets past the token check; a bad query does.
       if (err.validationContext === 'params') return fail(reply, 404, NOT_FOUND);
       return fail(reply, 400, apiError(400, `invalid request: ${err.message}`));
+    }
+    if (isRedisUnavailable(err)) {
+      return fail(reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS)), 503, apiError(503, UNAVAILABLE_TEXT));
     }
     request.log.error({ err }, 'distribution request failed');
     return fail(reply, 500, apiError(500, 'Internal server error'));

@@ -9,6 +9,7 @@ import { ClipRefusedError } from '../clips/clips.js';
 import { ClipRuleError } from '../clips/rules.js';
 import { BadPlaylistError } from '../dvr/pushed-playlist.js';
 import { StreamInputError } from '../dvr/streams.js';
+import { isRedisUnavailable } from '../redis/health.js';
 import { answerNotFound, errorBody } from './families.js';
 import { validationMessage } from './validation-messages.js';
 
@@ -19,6 +20,10 @@ export class HttpError extends Error {
     super(message);
   }
 }
+
+/** While Redis is unreachable: every API family answers 503 with this hint, in its own envelope. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+export const UNAVAILABLE_MESSAGE = 'service unavailable: the store cannot be reached; retry in a few seconds';
 
 function statusOf(err: FastifyError | Error): number {
   if (err instanceof HttpError) return err.statusCode;
@@ -65,6 +70,11 @@ export function installErrorHandler(app: FastifyInstance): void {
   acceptEmptyJsonBodies(app);
   app.addHook('onRequest', answerPlainOptions(app));
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isRedisUnavailable(err)) {
+      // Logged once for the whole outage by the Redis health watch, not once per request.
+      return reply.status(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+        .send(errorBody(503, UNAVAILABLE_MESSAGE));
+    }
     const status = statusOf(err);
     if (status >= 500) {
       request.log.error({ err }, 'request failed');

@@ -10,6 +10,7 @@ export const SEGMENT_ERRORS = {
   403: 'User has no rights to access the video Error the video is not owned by any company',
   404: 'Segment not found',
   500: 'Internal server error',
+  503: 'Service temporarily unavailable',
 } as const;
 export type SegmentErrorStatus = keyof typeof SEGMENT_ERRORS;
 
@@ -29,6 +30,8 @@ export function apiError(code: number, message: string) {
 }
 
 export const NO_TOKEN = 'No API key provided';
+/** While Redis is unreachable (503, with Retry-After). */
+export const UNAVAILABLE_TEXT = 'Service temporarily unavailable; try again in a few seconds.';
 export const BAD_TOKEN = 'Bad credentials.';
 
 export const ApiErrorBody = Type.Object({

@@ -7,6 +7,9 @@ import { beginLoginAttempt } from '../tenancy/login-throttle.js';
 import type { UserTokens } from '../tenancy/user-tokens.js';
 import { checkCredentials, MAX_PASSWORD_LENGTH, normalizeUsername } from '../tenancy/users.js';
 import { apiError, ApiErrorBody, BAD_TOKEN, parseAnyBodyAsJson } from './vod-envelopes.js';
+import { isRedisUnavailable } from '../redis/health.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
+import { UNAVAILABLE_TEXT } from './vod-envelopes.js';
 
 const LoginBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 200 }),
@@ -18,6 +21,7 @@ const MAX_LOGIN_BODY = 8 * 1024;
 export async function loginRoutes(app: FastifyInstance, { ctx, tokens }: { ctx: Context; tokens: UserTokens }): Promise<void> {
   parseAnyBodyAsJson(app, MAX_LOGIN_BODY);
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isRedisUnavailable(err)) return reply.status(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS)).send(apiError(503, UNAVAILABLE_TEXT));
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {
       request.log.error({ err }, 'login failed');

@@ -15,6 +15,9 @@ import type { UserTokens } from '../tenancy/user-tokens.js';
 import {
   apiError, ApiErrorBody, BAD_TOKEN, NO_TOKEN, NOT_FOUND, NotFoundBody,
 } from './vod-envelopes.js';
+import { isRedisUnavailable } from '../redis/health.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
+import { UNAVAILABLE_TEXT } from './vod-envelopes.js';
 
 const RecordParams = Type.Object({ recordID: Type.String({ pattern: NUMERIC_ID_PATTERN, description: 'the video_id of a VOD' }) });
 const DownloadParams = Type.Object({
@@ -46,6 +49,7 @@ export async function recordRoutes(
   app.setErrorHandler((err: FastifyError, request, reply) => {
     // Only the path can fail validation once the token has passed: a bad id is an unknown one.
     if (err.validation) return notFound(reply);
+    if (isRedisUnavailable(err)) return reply.status(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS)).send(apiError(503, UNAVAILABLE_TEXT));
     request.log.error({ err }, 'records request failed');
     return reply.status(500).send(apiError(500, 'Internal server error'));
   });

@@ -22,6 +22,8 @@ import { Lru } from '../util/lru.js';
 import { vodLayout } from '../vod/layout.js';
 import type { VodStorage } from '../vod/storage.js';
 import { parseAnyBodyAsJson, segmentError, SegmentErrorBody, type SegmentErrorStatus } from './vod-envelopes.js';
+import { isRedisUnavailable } from '../redis/health.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,11 +54,13 @@ async function readWhole(stream: Readable): Promise<Buffer> {
 
 function send(reply: FastifyReply, status: SegmentErrorStatus): FastifyReply {
   // A failure while a file stream was being set up leaves its headers behind.
+  if (status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   return reply.status(status).removeHeader('content-length').type('application/json; charset=utf-8')
     .header('cache-control', 'no-store').send(segmentError(status));
 }
 
 function statusOf(err: FastifyError): SegmentErrorStatus {
+  if (isRedisUnavailable(err)) return 503;
   if (err.validation) {
     if (err.validationContext !== 'params') return 401;
     return err.validation[0]?.instancePath === '/video_id' ? 403 : 404;
