@@ -50,7 +50,10 @@ export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDep
       const force = waitMs <= 0;
       const closing = Promise.all(workers.map((w) => w.close(force)));
       if (!(await within(closing, Math.max(waitMs, 2000)))) {
-        ctx.log.warn({ wait_ms: waitMs }, 'shutdown: jobs still running are left to be retried');
+        ctx.log.warn({ wait_ms: waitMs }, 'shutdown: jobs still running are stopped, to be retried');
+        // A promotion stops at its next step; it resumes from there when tried again.
+        for (const worker of workers) worker.cancelAllJobs('shutting down');
+        await within(closing, 2000);
       }
       // Commands of jobs still running now fail: their jobs are retried (a VOD promotion resumes).
       await closeRedis(connection);

@@ -112,7 +112,9 @@ export async function remuxTsToMp4(
     if (typeof source !== 'string') (source as Readable).destroy?.();
     await rm(outFile, { force: true });
     const stderr = err instanceof RemuxError ? err.stderrTail : [];
-    log.error({ clip_id: clipId, err: (err as Error).message, stderr }, 'remux to mp4 failed');
+    // A signal this process did not send (a group signal, a shutdown) is not a remux failure.
+    const interrupted = /killed with signal SIG(TERM|INT|KILL|HUP)/.test((err as Error).message);
+    log[interrupted ? 'warn' : 'error']({ clip_id: clipId, err: (err as Error).message, stderr }, interrupted ? 'remux to mp4 interrupted' : 'remux to mp4 failed');
     throw err;
   }
 }
