@@ -8,6 +8,12 @@
 // - and, as the last line of defence, such query parameters anywhere in the
 //   written line (an error message that quotes a URL).
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { isRedisUnavailable } from './redis/health.js';
+
+/** An error that only says Redis is away needs no stack trace (it would print one per background task). */
+const errSerializer = (err: unknown) => isRedisUnavailable(err)
+  ? { type: (err as Error).name, message: (err as Error).message, code: (err as NodeJS.ErrnoException).code }
+  : pino.stdSerializers.err(err as Error);
 
 /** Log fields that may hold an API key, a password or a token. */
 const REDACTED_LOG_PATHS = [
@@ -56,7 +62,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({
     level,
     redact: REDACTED_LOG_PATHS,
-    serializers: { req: requestSerializer },
+    serializers: { req: requestSerializer, err: errSerializer },
     hooks: { streamWrite: (line: string) => line.replace(SECRET_QUERY, `$1${REDACTED}`) },
   }, destination);
 }

@@ -99,8 +99,12 @@ export interface ThrowawayRedis {
   close(): Promise<void>;
 }
 
-/** A redis-server on a free port with no persistence: the test stops and starts it (never the shared one). */
-export async function throwawayRedis(): Promise<ThrowawayRedis> {
+/**
+ * A redis-server on a free port that the test stops (SIGKILL) and starts
+ * again (never the shared one). With `persist`, every write is in its
+ * append-only file first, so a restart has all the data back.
+ */
+export async function throwawayRedis(opts: { persist?: boolean } = {}): Promise<ThrowawayRedis> {
   const port = await freePort();
   const dir = tempDir('dvr-redis-');
   let child: ChildProcess | null = null;
@@ -114,7 +118,8 @@ export async function throwawayRedis(): Promise<ThrowawayRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
+        ...(opts.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])], { stdio: 'ignore' });
       await waitFor(answers, `redis-server on ${port}`, 10_000, 50);
     },
     async stop() {
