@@ -11,6 +11,7 @@ import { installErrorHandler } from './routes/errors.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { opsRoutes, type Readiness } from './routes/ops.js';
 import { playbackRoutes, type Mp4Handler } from './routes/playback.js';
+import { cutSlowBodies, serverTimeouts } from './routes/slow-clients.js';
 import { streamRoutes } from './routes/streams.js';
 import { thumbRoutes } from './routes/thumbs.js';
 import { studioRoutes } from './studio/plugin.js';
@@ -34,7 +35,9 @@ export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Pro
     return503OnClosing: true,
     // A path the router cannot decode is answered in its API family's envelope.
     frameworkErrors: answerBadUrl,
+    ...serverTimeouts(ctx.config),
   });
+  cutSlowBodies(app, ctx.config);
   // ffmpeg half-closes its upload connection right after the last body
   // chunk; Node would then abort the request before an async hook lets the
   // body be read. Keeping half-open sockets lets the upload finish.

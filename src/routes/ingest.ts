@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { ingestChunk, ingestPlaylist, streamForIngestKey } from '../dvr/ingest.js';
 import type { StreamRecord } from '../dvr/streams.js';
-import { HttpError } from './errors.js';
+import { errorBody, HttpError } from './errors.js';
+import { UPLOAD_RETRY_AFTER_SECONDS, UploadSlots } from './slow-clients.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +24,8 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.maxChunkBytes }, (_req, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  const uploads = new UploadSlots(ctx.config.maxUploadsPerStream, ctx.config.maxUploads);
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const { key, file } = request.params as { key: string; file: string };
     if (!FILE.test(file)) throw new HttpError(400, 'file name must be a plain name of [A-Za-z0-9._-]');
     const stream = await streamForIngestKey(ctx, key);
@@ -33,6 +35,14 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context
       throw new HttpError(403, 'stream is not active (active: false): set active to true to push to it');
     }
     request.ingestStream = stream;
+    if (request.method === 'DELETE') return;
+    // Each upload is buffered whole: their number bounds the memory they take.
+    const release = uploads.acquire(stream.id);
+    if (!release) {
+      return reply.status(503).header('retry-after', String(UPLOAD_RETRY_AFTER_SECONDS))
+        .send(errorBody(503, 'too many uploads in flight for this stream or this server: retry shortly'));
+    }
+    reply.raw.once('close', release);
   });
 
   const receive = async (request: IngestRequest, reply: import('fastify').FastifyReply) => {
