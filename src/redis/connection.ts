@@ -46,11 +46,11 @@ export async function connectRedis(url: string, name: string, opts: ConnectOptio
       return { host: parsed.hostname, port: Number(parsed.port || 6379) };
     });
     const first = new URL(url.split(',')[0]);
-    const { enableOfflineQueue, retryStrategy: _nodeRetry, lazyConnect: _lazy, ...nodeOptions } = options;
+    // The cluster client keeps its own offline queue (slot refreshes and
+    // redirections go through it); a command still fails after the timeout.
+    const { enableOfflineQueue: _queue, retryStrategy: _nodeRetry, lazyConnect: _lazy, ...nodeOptions } = options;
     const cluster = new Cluster(nodes, {
       lazyConnect: true,
-      enableOfflineQueue: enableOfflineQueue ?? true,
-      clusterRetryStrategy: retryStrategy,
       redisOptions: {
         ...nodeOptions,
         username: first.username || undefined,
