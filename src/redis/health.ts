@@ -11,12 +11,13 @@ const UNAVAILABLE_CODES = new Set([
   'EAI_AGAIN', 'ECONNABORTED', 'ENOTCONN',
 ]);
 const UNAVAILABLE_MESSAGE =
-  /Connection is closed|Stream isn't writeable|Command timed out|max retries per request|^LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready|Connection in subscriber mode|connect ETIMEDOUT|ECONNREFUSED|ENOENT/i;
+  /Connection is closed|Stream isn't writeable|Command timed out|max retries per request|^LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready|connect (ETIMEDOUT|ECONNREFUSED|ENOENT)/i;
 
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  // A file that is not there is ENOENT too: only a socket that cannot be reached counts.
+  if (code && UNAVAILABLE_CODES.has(code) && (code !== 'ENOENT' || syscall === 'connect')) return true;
   if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError') return true;
   return UNAVAILABLE_MESSAGE.test(err.message);
 }
@@ -58,7 +59,8 @@ export class RedisHealth {
 
   /** An error from a connection, a worker or a queue. */
   report(source: string, err: unknown): void {
-    if (isRedisUnavailable(err)) {
+    // A timeout while every connection is up is a slow command, not an outage.
+    if (isRedisUnavailable(err) && (this.down || !this.allReady())) {
       if (this.down) {
         this.folded++;
         return;
@@ -80,12 +82,16 @@ export class RedisHealth {
     this.log.error({ source, err, similar_errors_not_logged: seen?.folded ?? 0 }, 'redis client error');
   }
 
+  private allReady(): boolean {
+    for (const client of this.watched.keys()) {
+      if (client.status !== 'ready' && client.status !== 'connect') return false;
+    }
+    return true;
+  }
+
   /** Back once every watched connection is ready again. */
   private maybeBack(): void {
-    if (!this.down) return;
-    for (const client of this.watched.keys()) {
-      if (client.status !== 'ready' && client.status !== 'connect') return;
-    }
+    if (!this.down || !this.allReady()) return;
     const downMs = Date.now() - this.downSince;
     this.log.info({ down_ms: downMs, errors_folded: this.folded }, 'redis reachable again');
     this.downSince = 0;
