@@ -60,7 +60,8 @@ export class RedisHealth {
   /** An error from a connection, a worker or a queue. */
   report(source: string, err: unknown): void {
     // A timeout while every connection is up is a slow command, not an outage.
-    if (isRedisUnavailable(err) && (this.down || !this.allReady())) {
+    const slow = err instanceof Error && /Command timed out/.test(err.message) && !this.down && this.allReady();
+    if (isRedisUnavailable(err) && !slow) {
       if (this.down) {
         this.folded++;
         return;
