@@ -33,7 +33,11 @@ const choice = new Map<string, { playlist: string; until: number }>();
 let blank: Promise<Buffer> | undefined;
 
 function tileQueue(ctx: Context): BackgroundQueue {
-  queue ??= new BackgroundQueue(ctx.config.thumbnailConcurrency, 500, (err) => ctx.log.warn({ err }, 'making a thumbnail failed'));
+  queue ??= new BackgroundQueue(ctx.config.thumbnailConcurrency, 500, (err) => {
+    // An ffmpeg ended by a signal (the shutdown, a signal to the process group) did not fail.
+    if (/^ffmpeg SIG[A-Z]+:/.test((err as Error)?.message ?? '')) ctx.log.debug({ err: (err as Error).message }, 'thumbnail interrupted');
+    else ctx.log.warn({ err }, 'making a thumbnail failed');
+  });
   return queue;
 }
 
