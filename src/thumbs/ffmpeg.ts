@@ -3,7 +3,9 @@
 // sheet composed from stored tiles. Children run niced (below requests and
 // ingest), are killed at a timeout, and are killed at shutdown.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 
 const TIMEOUT_MS = 15_000;
 const running = new Set<ChildProcess>();
@@ -16,7 +18,7 @@ export function killThumbnailFfmpeg(): void {
 }
 
 /** Runs ffmpeg with `input` on stdin and returns stdout. */
-export function runFfmpeg(args: string[], input: Buffer, { nice = true } = {}): Promise<Buffer> {
+export function runFfmpeg(args: string[], input: Buffer, { nice = true, allowEmpty = false } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     running.add(child);
@@ -36,7 +38,7 @@ export function runFfmpeg(args: string[], input: Buffer, { nice = true } = {}): 
       clearTimeout(timer);
       running.delete(child);
       const bytes = Buffer.concat(out);
-      if (code === 0 && bytes.length > 0) resolve(bytes);
+      if (code === 0 && (bytes.length > 0 || allowEmpty)) resolve(bytes);
       else reject(new FfmpegError(`ffmpeg ${signal ?? `exit ${code}`}: ${err.trim().split('\n').slice(-3).join(' | ') || 'no output'}`));
     });
     child.stdin.end(input);
@@ -44,6 +46,17 @@ export function runFfmpeg(args: string[], input: Buffer, { nice = true } = {}): 
 }
 
 const JPEG_OUT = ['-an', '-sn', '-dn', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '5', 'pipe:1'];
+// Only keyframes are decoded: the first picture of a chunk is one, and
+// probing the input then decodes nothing else either.
+const CHUNK_IN = ['-skip_frame', 'nokey', '-f', 'mpegts'];
+
+function scaleFilter(size: { box?: [number, number]; width?: number }): string {
+  if (size.box) {
+    const [w, h] = size.box;
+    return `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
+  }
+  return size.width ? `scale=${size.width}:-2` : 'null';
+}
 
 /**
  * The chunk's first picture (a chunk opens on a keyframe) as a JPEG. With
@@ -51,14 +64,28 @@ const JPEG_OUT = ['-an', '-sn', '-dn', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', 
  * all have one size); with `width` only, scaled to it keeping the aspect.
  */
 export function firstFrame(chunk: Buffer, size: { box?: [number, number]; width?: number }): Promise<Buffer> {
-  let vf = 'null';
-  if (size.box) {
-    const [w, h] = size.box;
-    vf = `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
-  } else if (size.width) {
-    vf = `scale=${size.width}:-2`;
+  return runFfmpeg([...CHUNK_IN, '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', scaleFilter(size), ...JPEG_OUT], chunk);
+}
+
+/**
+ * The first pictures of several chunks from one ffmpeg: starting ffmpeg
+ * costs about as much CPU as a whole tile, so tiles waiting together share
+ * one start. Inputs and outputs are files in a private temp folder.
+ */
+export async function firstFrames(chunks: Buffer[], box: [number, number]): Promise<Buffer[]> {
+  if (chunks.length === 1) return [await firstFrame(chunks[0], { box })];
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dvr-tiles-'));
+  try {
+    await Promise.all(chunks.map((c, i) => writeFile(path.join(dir, `${i}.ts`), c)));
+    const args: string[] = [];
+    chunks.forEach((_, i) => args.push(...CHUNK_IN, '-i', path.join(dir, `${i}.ts`)));
+    chunks.forEach((_, i) => args.push('-map', `${i}:v:0`, '-frames:v', '1', '-vf', scaleFilter({ box }), '-an', '-sn', '-dn',
+      '-f', 'image2', '-update', '1', '-c:v', 'mjpeg', '-q:v', '5', '-y', path.join(dir, `${i}.jpg`)));
+    await runFfmpeg(args, Buffer.alloc(0), { allowEmpty: true });
+    return await Promise.all(chunks.map((_, i) => readFile(path.join(dir, `${i}.jpg`))));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return runFfmpeg(['-f', 'mpegts', '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', vf, ...JPEG_OUT], chunk);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Context } from '../context.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import { BackgroundQueue } from './background.js';
-import { blankTile, firstFrame } from './ffmpeg.js';
+import { blankTile, firstFrames } from './ffmpeg.js';
 
 export const TILE_WIDTH = 160;
 export const TILE_HEIGHT = 90;
@@ -16,6 +16,12 @@ const SOURCE_MIN_HEIGHT = TILE_HEIGHT * 2;
 const PROBE_RETRIES = 5;
 const PROBE_RETRY_MS = 1500;
 const CHOICE_TTL_MS = 10_000;
+/** Tiles made by one ffmpeg at most, and how long the first of them waits for company. */
+const BATCH = 16;
+const BATCH_WAIT_MS = 3000;
+const BACKLOG = 500;
+/** How runFfmpeg words an ffmpeg ended by a signal. */
+const INTERRUPTED = /^ffmpeg SIG[A-Z]+:/;
 
 // Only sets the tile if the chunk is still there: HSET on a deleted chunk
 // would create a key without a TTL.
@@ -29,24 +35,49 @@ export function tileSource<R extends { playlist: string; height?: number }>(rend
 }
 
 let queue: BackgroundQueue | undefined;
+interface TileJob { ctx: Context; key: string }
+/** Chunks whose tile is due, waiting to share an ffmpeg. */
+const due: TileJob[] = [];
+let batchTimer: NodeJS.Timeout | null = null;
+
+/** Makes the due tiles now (a full batch), or after the wait (company may come). */
+function runDue(ctx: Context, now: boolean): void {
+  if (batchTimer) clearTimeout(batchTimer);
+  batchTimer = null;
+  if (now) {
+    tileQueue(ctx).push(makeDueTiles);
+    return;
+  }
+  batchTimer = setTimeout(() => {
+    batchTimer = null;
+    tileQueue(ctx).push(makeDueTiles);
+  }, BATCH_WAIT_MS);
+  batchTimer.unref();
+}
 const choice = new Map<string, { playlist: string; until: number }>();
 let blank: Promise<Buffer> | undefined;
 
 function tileQueue(ctx: Context): BackgroundQueue {
-  queue ??= new BackgroundQueue(ctx.config.thumbnailConcurrency, 500, (err) => {
+  queue ??= new BackgroundQueue(ctx.config.thumbnailConcurrency, BACKLOG, (err) => {
     // An ffmpeg ended by a signal (the shutdown, a signal to the process group) did not fail.
-    if (/^ffmpeg SIG[A-Z]+:/.test((err as Error)?.message ?? '')) ctx.log.debug({ err: (err as Error).message }, 'thumbnail interrupted');
+    if (INTERRUPTED.test((err as Error)?.message ?? '')) ctx.log.debug({ err: (err as Error).message }, 'thumbnail interrupted');
     else ctx.log.warn({ err }, 'making a thumbnail failed');
   });
   return queue;
 }
 
-/** Resolves once no tile is being made or waiting (tests, shutdown). */
-export function tilesSettled(): Promise<void> {
-  return queue?.settled() ?? Promise.resolve();
+/** Makes the tiles that are due now, without waiting for company, and resolves once none is left (tests, shutdown). */
+export async function tilesSettled(): Promise<void> {
+  while (queue && (queue.size > 0 || due.length > 0)) {
+    if (due.length > 0) runDue(due[0].ctx, true);
+    await queue.settled();
+  }
 }
 
 export function stopTiles(): void {
+  due.length = 0;
+  if (batchTimer) clearTimeout(batchTimer);
+  batchTimer = null;
   queue?.clear();
 }
 
@@ -87,9 +118,39 @@ async function makeTile(ctx: Context, streamId: number, playlist: string, chunkI
     return;
   }
   if (source.playlist !== playlist) return;
-  const key = ctx.keys.stream.chunk(streamId, chunkId);
-  const [[, bytes], [, has]] = (await ctx.redis.pipeline().hgetBuffer(key, 'b').hexists(key, TILE_FIELD).exec()) as [[null, Buffer | null], [null, number]];
-  if (!bytes || has) return;
-  const tile = await firstFrame(bytes, { box: [TILE_WIDTH, TILE_HEIGHT] });
-  await ctx.redis.eval(STORE_TILE, 1, key, tile);
+  due.push({ ctx, key: ctx.keys.stream.chunk(streamId, chunkId) });
+  // Bounded: when ingest outruns the tiles, the oldest go without one.
+  if (due.length > BACKLOG) due.shift();
+  if (due.length >= BATCH) runDue(ctx, true);
+  else if (!batchTimer) runDue(ctx, false);
+}
+
+async function makeDueTiles(): Promise<void> {
+  const batch = due.splice(0, BATCH);
+  if (batch.length === 0) return;
+  const chunks: Array<{ job: TileJob; bytes: Buffer }> = [];
+  for (const job of batch) {
+    const [[, bytes], [, has]] = (await job.ctx.redis.pipeline().hgetBuffer(job.key, 'b').hexists(job.key, TILE_FIELD).exec()) as [[null, Buffer | null], [null, number]];
+    if (bytes && !has) chunks.push({ job, bytes });
+  }
+  if (chunks.length === 0) return;
+  let tiles: Buffer[];
+  try {
+    tiles = await firstFrames(chunks.map((c) => c.bytes), [TILE_WIDTH, TILE_HEIGHT]);
+  } catch (err) {
+    // Killed (shutdown) or a single chunk: nothing to retry.
+    if (chunks.length === 1 || INTERRUPTED.test((err as Error).message)) throw err;
+    // One bad chunk fails the whole ffmpeg: the others are made one by one.
+    for (const c of chunks) {
+      const one = await firstFrames([c.bytes], [TILE_WIDTH, TILE_HEIGHT]).catch(() => null);
+      if (one) await storeTile(c.job, one[0]);
+    }
+    return;
+  }
+  await Promise.all(chunks.map((c, i) => storeTile(c.job, tiles[i])));
+  if (due.length > 0 && !batchTimer) runDue(batch[0].ctx, due.length >= BATCH);
+}
+
+function storeTile(job: TileJob, tile: Buffer): Promise<unknown> {
+  return job.ctx.redis.eval(STORE_TILE, 1, job.key, tile);
 }

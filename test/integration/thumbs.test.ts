@@ -34,7 +34,7 @@ async function jpegInfo(bytes: Buffer): Promise<{ codec: string; width: number; 
 }
 
 /** Pushes fixture chunks under odd declared durations (ms), as one encoder run. */
-async function pushUneven(stream: StreamView, durations: number[]): Promise<void> {
+async function pushUneven(stream: StreamView, durations: number[], corrupt?: number): Promise<void> {
   const files = ladder();
   for (let i = 0; i < durations.length; i++) {
     h.clock.advance(durations[i]);
@@ -42,7 +42,9 @@ async function pushUneven(stream: StreamView, durations: number[]): Promise<void
       const first = Math.max(0, i - 5);
       const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:3', `#EXT-X-MEDIA-SEQUENCE:${first}`];
       for (let j = first; j <= i; j++) lines.push(`#EXTINF:${(durations[j] / 1000).toFixed(3)},`, files[v][j].file);
-      expect((await h.push(stream, files[v][i].file, fixtureChunkBytes(v, i))).statusCode).toBeLessThan(300);
+      // A chunk that is not video at all, in the rendition tiles come from.
+      const bytes = v === 0 && i === corrupt ? Buffer.alloc(50_000, 0x47) : fixtureChunkBytes(v, i);
+      expect((await h.push(stream, files[v][i].file, bytes)).statusCode).toBeLessThan(300);
       expect((await h.push(stream, `stream_${v}.m3u8`, lines.join('\n') + '\n')).statusCode).toBeLessThan(300);
     }
   }
@@ -158,6 +160,18 @@ describe('thumbnails', () => {
     expect(after.screenshot).toBeNull();
     const vtt = await h.get(`${view.hls_url.replace(/master\.m3u8$/, '')}storyboard.vtt`);
     expect(parseVtt(vtt.body)).toEqual([]);
+  });
+
+  it('a chunk ffmpeg cannot read has no tile and the others still have theirs', async () => {
+    const other = await h.createStream({ name: 'Broken chunk' });
+    await pushUneven(other, [1000, 1000, 1000, 1000, 1000], 2);
+    await tilesSettled();
+    const view = (await h.api('GET', `/streaming/streams/${other.id}`)).json();
+    const folder = view.hls_url.replace(/master\.m3u8$/, '');
+    const cues = parseVtt((await h.get(`${folder}storyboard.vtt`)).body);
+    // Five chunks, four tiles: the gap is where the broken chunk plays.
+    expect(cues.map((c) => c.start)).toEqual([0, 1, 3, 4]);
+    await expectInsideSprites(folder, cues);
   });
 
   it('404 for unknown, foreign, deleted and expired clips', async () => {
