@@ -135,7 +135,7 @@ async function flow(name: string, viewport: { width: number; height: number }): 
     await page.keyboard.press('o');
     // Out a few chunks past the live edge: the clip reaches into the future and records.
     await page.focus('#out-fwd');
-    for (let i = 0; i < 4; i++) await page.keyboard.press('Enter');
+    for (let i = 0; i < 10; i++) await page.keyboard.press('Enter');
     await expect.poll(() => page.textContent('#sel-info')).toMatch(/^Selection: /);
     expect(await page.textContent('#in-time')).toMatch(/^\d\d:\d\d:\d\d$/);
     await shot('marked');
