@@ -47,9 +47,11 @@ export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDep
   return {
     running: () => workers.every((w) => w.isRunning()),
     async close(waitMs = 20_000) {
-      const force = waitMs <= 0;
+      const force = waitMs <= 0 || deps.health.down;
       const closing = Promise.all(workers.map((w) => w.close(force)));
-      if (!(await within(closing, Math.max(waitMs, 2000)))) {
+      // Redis going away meanwhile (it got the signal too) ends the wait: no job can finish then.
+      const finished = await Promise.race([within(closing, Math.max(waitMs, 2000)), deps.health.whenDown().then(() => false)]);
+      if (!finished) {
         ctx.log.warn({ wait_ms: waitMs }, 'shutdown: jobs still running are stopped, to be retried');
         // A promotion stops at its next step; it resumes from there when tried again.
         for (const worker of workers) worker.cancelAllJobs('shutting down');

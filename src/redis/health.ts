@@ -40,9 +40,17 @@ export class RedisHealth {
 
   constructor(private readonly log: Logger) {}
 
+  private downWaiters: Array<() => void> = [];
+
   /** True while some connection of this process has lost Redis. */
   get down(): boolean {
     return this.downSince !== 0;
+  }
+
+  /** Resolves once Redis is lost (at once if it is): a shutdown stops waiting on jobs then. */
+  whenDown(): Promise<void> {
+    if (this.down) return Promise.resolve();
+    return new Promise((resolve) => this.downWaiters.push(resolve));
   }
 
   /**
@@ -71,6 +79,7 @@ export class RedisHealth {
       this.lastReason = err instanceof Error ? err.message : String(err);
       this.log.warn({ source, reason: this.lastReason },
         'redis unreachable: requests answer 503 and jobs wait until it is back');
+      for (const resolve of this.downWaiters.splice(0)) resolve();
       return;
     }
     const now = Date.now();

@@ -112,6 +112,26 @@ describe('a signal to the whole process group', () => {
     }, 180_000);
   }
 
+  it('SIGTERM to every process at once, the embedded redis-server too (systemd KillMode=control-group), is clean too', async () => {
+    const dataDir = tempDir('dvr-cgroup-');
+    dirs.push(dataDir);
+    const p = await start(dataDir);
+    await promoteClip(p);
+    const redisPids = redisServersOf(dataDir);
+    expect(redisPids).toHaveLength(1);
+    const sent = Date.now();
+    process.kill(redisPids[0], 'SIGTERM');
+    process.kill(-p.child.pid!, 'SIGTERM');
+    const exit = await p.exited;
+    const out = p.output();
+    expect(exit.code, out.slice(-3000)).toBe(0);
+    expect(exit.at - sent).toBeLessThan(CLEAN_STOP_MS);
+    expect(p.logs().some((l) => l.msg === 'stopped')).toBe(true);
+    expect(stackTraceLines(out), out.slice(-3000)).toEqual([]);
+    expect(out).not.toMatch(/Unhandled error event|worker error/);
+    expect(redisServersOf(dataDir)).toEqual([]);
+  }, 180_000);
+
   it('SIGKILL of the group leaves no redis-server behind, and a restart has the clips', async () => {
     const dataDir = tempDir('dvr-kill-');
     dirs.push(dataDir);
