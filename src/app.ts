@@ -16,6 +16,7 @@ import { streamRoutes } from './routes/streams.js';
 import { thumbRoutes } from './routes/thumbs.js';
 import { studioRoutes } from './studio/plugin.js';
 import { videoRoutes } from './routes/videos.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { vodFileRoutes } from './routes/vod-files.js';
 import { vodAccessRoutes } from './routes/vod-access.js';
 
@@ -59,6 +60,7 @@ export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Pro
   await app.register(thumbRoutes, { ctx });
   await app.register(studioRoutes);
   await app.register(videoRoutes, { ctx });
+  await app.register(webhookRoutes, { ctx, queues });
   await app.register(vodFileRoutes, { ctx });
   await app.register(vodAccessRoutes, { ctx });
   return app;

@@ -69,6 +69,25 @@ export interface Config {
   maxUploads: number;
   /** HTTP processes sharing the port (`all` role): 1 runs everything in one process. */
   apiProcesses: number;
+  /** Webhooks (src/events): one delivery attempt's timeout. */
+  webhookTimeoutMs: number;
+  /** First retry delay; each next one doubles (with jitter) up to webhookBackoffMaxMs. */
+  webhookBackoffMs: number;
+  webhookBackoffMaxMs: number;
+  /** How long an event is retried before it is given up. */
+  webhookRetrySeconds: number;
+  /** An endpoint failing without a success for this long is disabled. */
+  webhookDisableAfterSeconds: number;
+  /** Tests and private networks only: deliver to private, loopback and link-local addresses. */
+  webhookAllowPrivate: boolean;
+  /** Bytes of a receiver's answer read (the rest is dropped). */
+  webhookMaxResponseBytes: number;
+  /** Delivery attempts kept per endpoint, and for how long. */
+  webhookLogEntries: number;
+  webhookLogSeconds: number;
+  /** How often outboxes are swept for events not relayed yet (a crash, stream.live/offline). */
+  webhookSweepMs: number;
+  webhookConcurrency: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -167,5 +186,16 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadsPerStream: int(env, 'MAX_UPLOADS_PER_STREAM', 12, 1, 10_000),
     maxUploads: int(env, 'MAX_UPLOADS', 64, 1, 100_000),
     apiProcesses: int(env, 'API_PROCESSES', os.availableParallelism(), 1, 256),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+    webhookBackoffMs: int(env, 'WEBHOOK_BACKOFF_MS', 5_000, 1, 3_600_000),
+    webhookBackoffMaxMs: int(env, 'WEBHOOK_BACKOFF_MAX_MS', 3_600_000, 1, 24 * 3_600_000),
+    webhookRetrySeconds: int(env, 'WEBHOOK_RETRY_SECONDS', 24 * 3600, 1, 7 * 24 * 3600),
+    webhookDisableAfterSeconds: int(env, 'WEBHOOK_DISABLE_AFTER_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
+    webhookAllowPrivate: bool(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+    webhookMaxResponseBytes: int(env, 'WEBHOOK_MAX_RESPONSE_BYTES', 4096, 0, 1024 * 1024),
+    webhookLogEntries: int(env, 'WEBHOOK_LOG_ENTRIES', 1000, 1, 100_000),
+    webhookLogSeconds: int(env, 'WEBHOOK_LOG_SECONDS', 7 * 24 * 3600, 60, 90 * 24 * 3600),
+    webhookSweepMs: int(env, 'WEBHOOK_SWEEP_MS', 1000, 50, 3_600_000),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 20, 1, 1000),
   };
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics. Counters are bumped where the work happens; gauges
 // that need Redis are read when /metrics is scraped.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -12,6 +12,14 @@ export const metrics = {
   clipsCreated: new Counter({ name: 'dvr_clips_created_total', help: 'Clips created', registers: [registry] }),
   clipsFinalized: new Counter({
     name: 'dvr_clips_finalized_total', help: 'Clips finalized, by outcome', labelNames: ['status'] as const, registers: [registry],
+  }),
+  webhookDeliveries: new Counter({
+    name: 'dvr_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome (delivered, failed, given_up)',
+    labelNames: ['outcome'] as const, registers: [registry],
+  }),
+  webhookQueueDepth: new Gauge({ name: 'dvr_webhook_queue_depth', help: 'Webhook delivery jobs waiting, delayed or running', registers: [registry] }),
+  webhookOldestAge: new Gauge({
+    name: 'dvr_webhook_oldest_undelivered_seconds', help: 'Age of the oldest event not delivered yet (0: none)', registers: [registry],
   }),
   remuxSeconds: new Histogram({
     name: 'dvr_mp4_remux_seconds', help: 'Time to remux a clip to MP4', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry],

@@ -14,6 +14,7 @@ import { makeKeys } from './redis/keys.js';
 import { defineScripts } from './redis/scripts.js';
 import { probesSettled } from './dvr/rendition-probe.js';
 import { installVodPromotion } from './vod/hook.js';
+import { installEvents, uninstallEvents } from './events/announce.js';
 import { reconcileVods } from './vod/reconcile.js';
 import { vodStorage } from './vod/storage.js';
 import { createMp4Service, killAllFfmpeg, type Mp4Service } from './mp4/index.js';
@@ -50,6 +51,7 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   // Every role: a worker that finalizes a clip prebuilds its MP4 into the shared DATA_DIR.
   const mp4 = await createMp4Service(ctx);
   installVodPromotion();
+  installEvents(ctx, queues);
   // Before the workers take jobs: VOD records Redis lost come back from their manifests.
   if (config.role !== 'api') await reconcileVods(ctx, vodStorage(config));
   const workers = config.role !== 'api' ? await startWorkers(ctx, queues, { health, connect: (name) => connect(name, false) }) : undefined;
@@ -77,6 +79,7 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
       killThumbnailFfmpeg();
       // With Redis away no job can finish: they are left to be retried.
       await workers?.close(health.down ? 0 : config.shutdownTimeoutMs);
+      uninstallEvents(ctx);
       await within(queues.close(), 2000);
       await closeRedis(queueConnection);
       await closeRedis(redis);

@@ -7,6 +7,7 @@ import { rescheduleFinalize } from '../src/clips/finalize.js';
 import { advanceTimeline } from '../src/dvr/ingest.js';
 import { trimStream } from '../src/dvr/streams.js';
 import type { Queues } from '../src/jobs/queues.js';
+import { streamEventsChanged } from '../src/events/announce.js';
 
 export function cleanerProcessor(ctx: Context, queues: Queues) {
   return async (): Promise<number> => {
@@ -17,6 +18,7 @@ export function cleanerProcessor(ctx: Context, queues: Queues) {
       try {
         await advanceTimeline(ctx, id);
         removed += await trimStream(ctx, id);
+        await streamEventsChanged(ctx, id); // clip.expired
         for (const clipId of await ctx.redis.zrangebyscore(ctx.keys.stream.recording(id), '-inf', overdue)) {
           await rescheduleFinalize(queues, id, clipId);
         }

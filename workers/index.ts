@@ -10,6 +10,7 @@ import { within } from '../src/util/within.js';
 import { cleanerProcessor } from './cleaner.js';
 import { finalizeProcessor } from './finalize.js';
 import { vodJobFailed, vodProcessor, vodWorkerOptions } from './vod.js';
+import { webhookProcessor, webhookSweepProcessor, webhookWorkerOptions } from './webhooks.js';
 
 export interface Workers {
   running(): boolean;
@@ -37,6 +38,8 @@ export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDep
     new Worker(QUEUE_NAMES.finalize, finalizeProcessor(jobCtx, queues), { ...common, concurrency: 20 }),
     new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(jobCtx, queues), { ...common, concurrency: 1 }),
     vod,
+    new Worker(QUEUE_NAMES.webhooks, webhookProcessor(ctx, queues), { ...common, ...webhookWorkerOptions(ctx) }),
+    new Worker(QUEUE_NAMES.webhookSweep, webhookSweepProcessor(ctx, queues), { ...common, concurrency: 1 }),
   ];
   for (const worker of workers) {
     worker.on('failed', (job, err) => ctx.log.warn({ queue: worker.name, job_id: job?.id, err: err.message }, 'job failed'));
@@ -44,6 +47,7 @@ export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDep
     worker.on('error', (err) => deps.health.report(`worker ${worker.name}`, err));
   }
   await queues.cleaner.upsertJobScheduler('dvr-cleaner', { every: ctx.config.cleanerIntervalMs }, { name: 'clean' });
+  await queues.webhookSweep.upsertJobScheduler('webhook-sweep', { every: ctx.config.webhookSweepMs }, { name: 'sweep' });
   return {
     running: () => workers.every((w) => w.isRunning()),
     async close(waitMs = 20_000) {

@@ -16,6 +16,7 @@ import { loadClip, parseClip, setClipField, toClipRenditions, type ClipRecord, t
 import { resolveClipWindow, type ClipRequest, type ClipWindow } from './rules.js';
 import { deleteVideoRecord, type VideoRecord } from '../vod/records.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
+import { streamEventsChanged } from '../events/announce.js';
 
 export class ClipRefusedError extends Error {}
 
@@ -78,6 +79,7 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
   metrics.clipsCreated.inc();
   ctx.log.info({ clip_id: id, stream_id: stream.id, start: window.start, duration: window.duration, state: detail }, 'clip created');
   const clip = (await loadClip(ctx, stream.id, id))!;
+  await streamEventsChanged(ctx, stream.id);
   if (detail === 'complete') {
     metrics.clipsFinalized.inc({ status: 'ready' });
     // The clip exists now: a hook that fails (a queue hiccup) must not turn
@@ -142,6 +144,7 @@ export async function listClips(ctx: Context, streamId: number): Promise<ClipRec
 
 export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> {
   await releaseClip(ctx, clip.stream_id, clip.id, 0);
+  await streamEventsChanged(ctx, clip.stream_id);
   ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id }, 'clip expired on request');
   // A ready clip's promotion, if still to come, fails on its own; a recording one never gets one.
   if (clip.video_id !== null && clip.status === 'recording') {

@@ -7,6 +7,7 @@ import { metrics } from '../metrics.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { runScript } from '../redis/scripts.js';
 import { failVideo } from '../vod/videos.js';
+import { streamEventsChanged } from '../events/announce.js';
 import { loadClipChunks } from './chunks.js';
 import { releaseClip } from './release.js';
 import { loadHeldClip, resolveRenditions, type ClipRecord, type ClipStatus } from './records.js';
@@ -62,6 +63,7 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
   const status: ClipStatus = kept.length > 0 ? 'ready' : 'failed';
   if (kept.length !== clip.renditions.length && kept.length > 0) bounds.renditions = JSON.stringify(kept);
   await runScript(ctx.redis, 'finalizeClip', ctx.keys.stream.tag(streamId), [clipId, status, JSON.stringify(bounds)]);
+  await streamEventsChanged(ctx, streamId);
   metrics.clipsFinalized.inc({ status });
   ctx.log.info({ clip_id: clipId, stream_id: streamId, status, renditions: kept.length }, 'clip finalized');
   if (status === 'ready') {

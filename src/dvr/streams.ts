@@ -93,7 +93,7 @@ export function checkStreamSettings(settings: { name: string; pull: boolean; uri
   if (settings.pull && settings.uri === '') throw new StreamInputError('pull: true needs a uri to pull from');
 }
 
-function parseRecord(raw: Record<string, string>): StreamRecord | null {
+export function parseRecord(raw: Record<string, string>): StreamRecord | null {
   if (!raw.id) return null;
   return {
     id: Number(raw.id),

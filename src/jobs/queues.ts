@@ -3,16 +3,19 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
+import type { DeliveryJob } from '../events/types.js';
 
 export interface FinalizeJob { streamId: number; clipId: string }
 export interface VodPromoteJob { videoId: number }
 
-export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner', vodPromote: 'vod-promote' } as const;
+export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner', vodPromote: 'vod-promote', webhooks: 'webhook-deliver', webhookSweep: 'webhook-sweep' } as const;
 
 export interface Queues {
   finalize: Queue<FinalizeJob>;
   cleaner: Queue;
   vodPromote: Queue<VodPromoteJob>;
+  webhooks: Queue<DeliveryJob>;
+  webhookSweep: Queue;
   close(): Promise<void>;
 }
 
@@ -25,12 +28,16 @@ export function createQueues(connection: Redis, keys: Keys): Queues {
   const finalize = new Queue<FinalizeJob>(QUEUE_NAMES.finalize, opts);
   const cleaner = new Queue(QUEUE_NAMES.cleaner, opts);
   const vodPromote = new Queue<VodPromoteJob>(QUEUE_NAMES.vodPromote, opts);
+  const webhooks = new Queue<DeliveryJob>(QUEUE_NAMES.webhooks, opts);
+  const webhookSweep = new Queue(QUEUE_NAMES.webhookSweep, { ...opts, defaultJobOptions: { removeOnComplete: 10, removeOnFail: 100 } });
   return {
     finalize,
     cleaner,
     vodPromote,
+    webhooks,
+    webhookSweep,
     async close() {
-      await Promise.all([finalize.close(), cleaner.close(), vodPromote.close()]);
+      await Promise.all([finalize.close(), cleaner.close(), vodPromote.close(), webhooks.close(), webhookSweep.close()]);
     },
   };
 }

@@ -15,7 +15,8 @@ export async function scanKeys(redis: Redis, match: string): Promise<string[]> {
 }
 
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const match of [`${prefix}:*`, `{${prefix}q}:*`]) {
+  // `{prefix:video:N}:outbox`: a video's event outbox, in its record's slot (src/events/keys.ts).
+  for (const match of [`${prefix}:*`, `{${prefix}q}:*`, `{${prefix}:video:*`]) {
     const keys = await scanKeys(redis, match);
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   }

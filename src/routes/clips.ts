@@ -1,6 +1,6 @@
 // /streaming/streams/{id}/clip_recording: instant clips of a stream.
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { createClip, deleteClip, listClips } from '../clips/clips.js';
@@ -8,6 +8,7 @@ import { loadClip, viewClip } from '../clips/records.js';
 import { apiKeyAuth, ownStream } from './auth.js';
 import { ErrorBody, errorResponses, Clip, ClipCreate, ClipParams, StreamIdParams, type ClipCreateBody } from './schemas.js';
 import { HttpError } from './errors.js';
+import { idempotencyKeyOf, once } from '../events/idempotency.js';
 
 type WithStreamId = { Params: { stream_id: string } };
 type WithClipId = { Params: { stream_id: string; clip_id: string } };
@@ -20,9 +21,14 @@ export async function clipRoutes(app: FastifyInstance, { ctx, queues }: { ctx: C
   const create = {
     schema: { tags, params: StreamIdParams, body: ClipCreate, response: { 200: Clip, 422: ErrorBody, ...errorResponses } },
   };
-  const handler = async (request: { clientId: number; params: { stream_id: string }; body: ClipCreateBody }) => {
+  type CreateRequest = { clientId: number; headers: Record<string, string | string[] | undefined>; params: { stream_id: string }; body: ClipCreateBody };
+  const handler = async (request: CreateRequest, reply: FastifyReply) => {
+    const key = idempotencyKeyOf(request.headers);
     const stream = await ownStream(ctx, request.clientId, request.params.stream_id);
-    return viewClip(ctx, await createClip(ctx, queues, stream, request.body));
+    // A retried request with the same Idempotency-Key gets the same clip (SPEC 5).
+    const answer = await once(ctx, request.clientId, key, `clip:${stream.id}`, request.body, async () =>
+      ({ statusCode: 200, body: viewClip(ctx, await createClip(ctx, queues, stream, request.body)) }));
+    return reply.status(answer.statusCode).send(answer.body);
   };
   app.put<WithStreamId & { Body: ClipCreateBody }>(path, create, handler);
   app.post<WithStreamId & { Body: ClipCreateBody }>(path, create, handler);

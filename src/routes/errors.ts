@@ -25,7 +25,7 @@ export class HttpError extends Error {
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 export const UNAVAILABLE_MESSAGE = 'service unavailable: the store cannot be reached; retry in a few seconds';
 
-function statusOf(err: FastifyError | Error): number {
+export function statusOf(err: FastifyError | Error): number {
   if (err instanceof HttpError) return err.statusCode;
   if (err instanceof ClipRuleError || err instanceof BadPlaylistError || err instanceof StreamInputError) return 400;
   if (err instanceof ClipRefusedError) return 422;

@@ -4,6 +4,7 @@ import { Gauge } from 'prom-client';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { registry } from '../metrics.js';
+import { updateWebhookGauges } from '../events/sweep.js';
 
 /** Our connections wait for a reconnect instead of failing, so a ping that takes this long means down. */
 const PING_TIMEOUT_MS = 1000;
@@ -40,7 +41,8 @@ export async function opsRoutes(
   app.get('/metrics', { schema }, async (_request, reply) => {
     const info = await ctx.redis.info('memory');
     redisMemory.set(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
-    for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote]) {
+    await updateWebhookGauges(ctx, queues);
+    for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote, queues.webhooks]) {
       const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
       waiting.set({ queue: queue.name }, (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.active ?? 0));
     }

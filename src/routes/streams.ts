@@ -6,6 +6,7 @@ import {
   cleanupDvr, createStream, deleteStream, listStreams, updateStream, viewStream, type StreamInput,
 } from '../dvr/streams.js';
 import { apiKeyAuth, ownStream } from './auth.js';
+import { idempotencyKeyOf, once } from '../events/idempotency.js';
 import { errorResponses, PageQuery, Stream, StreamCreate, StreamIdParams, StreamPatch } from './schemas.js';
 
 type WithStreamId = { Params: { stream_id: string } };
@@ -30,8 +31,10 @@ export async function streamRoutes(app: FastifyInstance, { ctx }: { ctx: Context
     preValidation: unwrapStreamBody,
     schema: { tags, body: StreamCreate, response: { 201: Stream, ...errorResponses } },
   }, async (request, reply) => {
-    const stream = await createStream(ctx, request.clientId, request.body);
-    return reply.status(201).send(await viewStream(ctx, stream));
+    const key = idempotencyKeyOf(request.headers);
+    const answer = await once(ctx, request.clientId, key, 'stream', request.body, async () =>
+      ({ statusCode: 201, body: await viewStream(ctx, await createStream(ctx, request.clientId, request.body)) }));
+    return reply.status(answer.statusCode).send(answer.body);
   });
 
   app.get<{ Querystring: { page?: string; per_page?: string } }>('/streaming/streams', {

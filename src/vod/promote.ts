@@ -23,6 +23,7 @@ import { ProgressMeter } from './progress.js';
 import { loadVideo, newRenditionVideoId, updateVideo, type VideoRecord } from './records.js';
 import { buildMp4s, copyChunks, renditionBytes, writePlaylists, type RemuxFn } from './steps.js';
 import { isTempFile, type VodStorage } from './storage.js';
+import { updateVideoAnnouncing } from '../events/announce.js';
 
 export interface PromoteDeps {
   storage: VodStorage;
@@ -124,7 +125,8 @@ async function syncRenditionIds(ctx: Context, before: VideoRecord, after: VideoR
 
 async function markReady(ctx: Context, ready: VideoRecord): Promise<void> {
   const { status, progress, duration, videos, ready_at } = ready;
-  await mustUpdate(ctx, ready.id, { status, progress, duration, videos, ready_at, error: null });
+  const fields = { status, progress, duration, videos, ready_at, error: null };
+  if (!(await updateVideoAnnouncing(ctx, ready.id, fields, 'video.ready'))) throw new VideoDeletedError(`video ${ready.id} was deleted`);
 }
 
 async function mustUpdate(ctx: Context, videoId: number, fields: Partial<VideoRecord>): Promise<void> {

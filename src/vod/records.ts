@@ -80,7 +80,7 @@ export const newRenditionVideoId = () => `vid-${randomAlphanumeric(24)}`;
 export const newVideoSecret = () => randomAlphanumeric(24);
 
 /** Hash fields of a record or part of one: `videos` as JSON, null as "". */
-function toHash(fields: Partial<VideoRecord>): Record<string, string> {
+export function toHash(fields: Partial<VideoRecord>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(fields).map(([key, value]) => [key, key === 'videos' ? JSON.stringify(value) : String(value ?? '')]),
   );

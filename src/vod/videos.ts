@@ -6,9 +6,10 @@ import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { vodLayout } from './layout.js';
 import {
-  deleteVideoRecord, newRenditionVideoId, newVideoSecret, saveVideo, updateVideo, type VideoRecord,
+  deleteVideoRecord, newRenditionVideoId, newVideoSecret, saveVideo, type VideoRecord,
 } from './records.js';
 import type { VodStorage } from './storage.js';
+import { updateVideoAnnouncing } from '../events/announce.js';
 
 export interface PendingVideoInput {
   videoId: number;
@@ -57,7 +58,7 @@ export async function createPendingVideo(ctx: Context, stream: StreamRecord, inp
 /** Ends a VOD in `error` with a reason the API shows. False: the record is gone. */
 export async function failVideo(ctx: Context, videoId: number, reason: string): Promise<boolean> {
   ctx.log.warn({ video_id: videoId, reason }, 'vod failed');
-  return updateVideo(ctx, videoId, { status: 'error', error: reason });
+  return updateVideoAnnouncing(ctx, videoId, { status: 'error', error: reason }, 'video.error');
 }
 
 /**

@@ -77,6 +77,7 @@ local function enter_index(base, l, id, now, grace, hold)
   -- (dvr_duration spans at most 4 h) nor a cleaner running late can drop a
   -- chunk a clip still needs.
   redis.call('PEXPIREAT', ckey, int(math.max(start + dur, now) + window + 4 * 3600000 + hold + grace))
+  note_chunk_for_events(base, now)
   redis.call('HSET', base .. ':meta', 'last_chunk_at', int(now))
   -- The largest chunk so far bounds every clip's EXT-X-TARGETDURATION.
   local rounded = math.floor(dur / 1000 + 0.5)

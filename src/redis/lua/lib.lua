@@ -107,3 +107,40 @@ local function sweep_archive(base, pl, now)
   if #gone > 0 then redis.call('ZREMRANGEBYSCORE', ax, '-inf', now) end
   return #gone
 end
+
+-- Events (webhooks): recorded in the same script as the change they announce,
+-- so a crash can never keep one and lose the other. An outbox is a Redis
+-- stream (`{tag}:outbox`, see src/events/keys.ts); each entry carries the
+-- event type, the object id and a snapshot of its record, which
+-- src/events/relay.ts turns into deliveries before deleting the entry.
+local function outbox_push(outbox, event, object_id, record_key)
+  redis.call('XADD', outbox, '*', 'type', event, 'id', object_id, 'rec', cjson.encode(redis.call('HGETALL', record_key)))
+end
+
+-- A chunk arrives (commit.lua, before last_chunk_at moves): the first one
+-- after silence makes the stream live. `live_ev` remembers what was last
+-- announced, so live and offline alternate (offline: src/events/lua).
+local function note_chunk_for_events(base, now)
+  local meta = base .. ':meta'
+  local m = redis.call('HMGET', meta, 'id', 'live_ev', 'last_chunk_at', 'tdur')
+  if not m[1] then return end
+  if m[2] == '1' then
+    local silent_ms = 3 * math.max(tonumber(m[4] or '0') or 0, 1) * 1000
+    if now - tonumber(m[3] or '0') <= silent_ms then return end
+    -- Silence the sweep has not noticed yet: offline first, then live again.
+    outbox_push(base .. ':outbox', 'stream.offline', m[1], meta)
+  end
+  redis.call('HSET', meta, 'live_ev', '1')
+  outbox_push(base .. ':outbox', 'stream.live', m[1], meta)
+end
+
+-- Clips whose expiration has come leave the clip list, each with its
+-- clip.expired event (the record outlives the expiration by
+-- EVENT_RECORD_GRACE_MS so the event can carry it).
+local EVENT_RECORD_GRACE_MS = 600000
+local function expire_clips(base, now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
+    outbox_push(base .. ':outbox', 'clip.expired', id, base .. ':k:' .. id)
+  end
+  redis.call('ZREMRANGEBYSCORE', base .. ':clips', '-inf', now)
+end

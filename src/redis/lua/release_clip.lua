@@ -9,8 +9,9 @@ local span = redis.call('HGET', base .. ':spans', clip_id)
 local s = span and split(span)
 if keep_until > now and s then
   redis.call('HSET', base .. ':spans', clip_id, s[1] .. '|' .. s[2] .. '|' .. keep_until)
-  redis.call('PEXPIREAT', ckey, keep_until)
+  redis.call('PEXPIREAT', ckey, keep_until + EVENT_RECORD_GRACE_MS)
 else
+  if redis.call('ZSCORE', base .. ':clips', clip_id) then outbox_push(base .. ':outbox', 'clip.expired', clip_id, ckey) end
   redis.call('DEL', ckey)
   redis.call('HDEL', base .. ':spans', clip_id)
   redis.call('ZREM', base .. ':clips', clip_id)

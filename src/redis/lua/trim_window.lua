@@ -23,7 +23,7 @@ end
 for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':recording', '-inf', now)) do
   if redis.call('EXISTS', base .. ':k:' .. clip_id) == 0 then redis.call('ZREM', base .. ':recording', clip_id) end
 end
-redis.call('ZREMRANGEBYSCORE', base .. ':clips', '-inf', now)
+expire_clips(base, now)
 -- A span outlives its clip's expiration while a VOD promotion holds it.
 local spans = redis.call('HGETALL', base .. ':spans')
 for i = 1, #spans, 2 do
@@ -32,7 +32,7 @@ end
 -- A deleted stream is visited until its last clip is gone; then its
 -- remaining bookkeeping goes and the caller stops visiting it (-1).
 if redis.call('EXISTS', base .. ':meta') == 0 and redis.call('ZCARD', base .. ':clips') == 0
-  and redis.call('HLEN', base .. ':spans') == 0 then
+  and redis.call('HLEN', base .. ':spans') == 0 and redis.call('EXISTS', base .. ':outbox') == 0 then
   redis.call('DEL', base .. ':rseq', base .. ':spans', base .. ':recording', base .. ':clips')
   return -1
 end
