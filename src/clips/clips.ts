@@ -16,7 +16,7 @@ import { loadClip, parseClip, setClipField, toClipRenditions, type ClipRecord, t
 import { resolveClipWindow, type ClipRequest, type ClipWindow } from './rules.js';
 import { deleteVideoRecord, type VideoRecord } from '../vod/records.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
-import { streamEventsChanged } from '../events/announce.js';
+import { clipRecordGraceMs, streamEventsChanged } from '../events/announce.js';
 
 export class ClipRefusedError extends Error {}
 
@@ -57,6 +57,7 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
     video_id: '',
     renditions: JSON.stringify(renditions),
     tdur: String(Math.max(stream.tdur, 1)),
+    ev_grace: String(await clipRecordGraceMs(ctx, stream.client_id)),
   };
   const ws = window.start * 1000;
   const we = (window.start + window.duration) * 1000;

@@ -5,9 +5,19 @@
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { toHash, type VideoRecord } from '../vod/records.js';
+import { listEndpoints } from './endpoints.js';
 import { eventKeys } from './keys.js';
 import { relaySoon } from './relay.js';
 import { runEventScript } from './scripts.js';
+
+/** How long past its expiration a clip's record stays (unseen) so that clip.expired can carry it. */
+export const EXPIRED_EVENT_GRACE_MS = 10 * 60 * 1000;
+
+/** Only clips of a company that subscribed to clip.expired keep their record past the expiration. */
+export async function clipRecordGraceMs(ctx: Context, clientId: number): Promise<number> {
+  const endpoints = await listEndpoints(ctx, clientId);
+  return endpoints.some((ep) => ep.enabled && ep.events.includes('clip.expired')) ? EXPIRED_EVENT_GRACE_MS : 0;
+}
 
 const queuesByPrefix = new Map<string, Queues>();
 

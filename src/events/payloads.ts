@@ -38,6 +38,21 @@ export function eventId(outbox: string, entryId: string): string {
   return `msg_${createHash('sha256').update(`${outbox}|${entryId}`).digest('base64url').slice(0, 24)}`;
 }
 
+/** How long a vod_required clip's events wait for its video id (clips.ts sets it right after the clip is made). */
+const VIDEO_ID_WAIT_MS = 10_000;
+
+/**
+ * True while a vod_required clip's event would go out without the video id
+ * its creation is about to set: the relay stops at it and comes back.
+ */
+export async function waitsForVideoId(ctx: Context, entry: OutboxEntry): Promise<boolean> {
+  const r = entry.record;
+  if (!entry.type.startsWith('clip.') || r.vod_required !== '1' || r.video_id) return false;
+  if (Date.now() - Number(entry.entryId.split('-')[0]) > VIDEO_ID_WAIT_MS) return false;
+  const now = await ctx.redis.hmget(ctx.keys.stream.clip(Number(r.stream_id), entry.objectId), 'id', 'video_id');
+  return Boolean(now[0]) && !now[1];
+}
+
 /** null: the snapshot is unusable (the record was already gone); the event is dropped with a log line. */
 export async function buildEvent(ctx: Context, outbox: string, entry: OutboxEntry): Promise<BuiltEvent | null> {
   const at = Number(entry.entryId.split('-')[0]);

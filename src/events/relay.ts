@@ -8,7 +8,7 @@ import type { Queues } from '../jobs/queues.js';
 import { appendToChain } from './chains.js';
 import { listEndpoints } from './endpoints.js';
 import { eventKeys } from './keys.js';
-import { buildEvent, parseEntry } from './payloads.js';
+import { buildEvent, parseEntry, waitsForVideoId, type OutboxEntry } from './payloads.js';
 import { runEventScript } from './scripts.js';
 
 const BATCH = 100;
@@ -20,16 +20,32 @@ export async function relayOutbox(ctx: Context, queues: Queues, outbox: string):
   while (relayed < MAX_PER_CALL) {
     const entries = (await ctx.redis.xrange(outbox, '-', '+', 'COUNT', BATCH)) as Array<[string, string[]]>;
     if (entries.length === 0) break;
-    for (const [entryId, fields] of entries) await relayEntry(ctx, queues, outbox, entryId, fields);
-    await runEventScript(ctx.redis, 'evOutboxAck', [outbox], entries.map(([id]) => id));
-    relayed += entries.length;
-    if (entries.length < BATCH) break;
+    const done = await relayEntries(ctx, queues, outbox, entries);
+    if (done > 0) await runEventScript(ctx.redis, 'evOutboxAck', [outbox], entries.slice(0, done).map(([id]) => id));
+    relayed += done;
+    if (done < entries.length || entries.length < BATCH) break;
   }
   return relayed;
 }
 
-async function relayEntry(ctx: Context, queues: Queues, outbox: string, entryId: string, fields: string[]): Promise<void> {
-  const entry = parseEntry(entryId, fields);
+/**
+ * Queues the entries' deliveries, in order; repeating it (a crash before the
+ * entries were deleted) queues nothing twice. Returns how many are done: it
+ * stops at an entry that must wait (waitsForVideoId), keeping the order.
+ */
+export async function relayEntries(ctx: Context, queues: Queues, outbox: string, entries: Array<[string, string[]]>): Promise<number> {
+  let done = 0;
+  for (const [entryId, fields] of entries) {
+    const entry = parseEntry(entryId, fields);
+    if (await waitsForVideoId(ctx, entry)) break;
+    await relayEntry(ctx, queues, outbox, entry);
+    done++;
+  }
+  return done;
+}
+
+async function relayEntry(ctx: Context, queues: Queues, outbox: string, entry: OutboxEntry): Promise<void> {
+  const entryId = entry.entryId;
   const event = await buildEvent(ctx, outbox, entry);
   if (!event) {
     ctx.log.warn({ outbox, entry: entryId, type: entry.type }, 'an event without its record was dropped');

@@ -50,7 +50,7 @@ complete = complete and #playlists > 0
 fields['status'] = complete and 'ready' or 'recording'
 if complete then fields['tdur'] = redis.call('HGET', base .. ':meta', 'tdur') or fields['tdur'] end
 for k, v in pairs(fields) do redis.call('HSET', ckey, k, v) end
-redis.call('PEXPIREAT', ckey, held + EVENT_RECORD_GRACE_MS)
+redis.call('PEXPIREAT', ckey, held + tonumber(fields['ev_grace'] or '0'))
 redis.call('HSET', base .. ':spans', clip_id, ws .. '|' .. we .. '|' .. held)
 redis.call('ZADD', base .. ':clips', expires, clip_id)
 if not complete then redis.call('ZADD', base .. ':recording', we, clip_id) end

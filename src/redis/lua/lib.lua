@@ -135,9 +135,9 @@ local function note_chunk_for_events(base, now)
 end
 
 -- Clips whose expiration has come leave the clip list, each with its
--- clip.expired event (the record outlives the expiration by
--- EVENT_RECORD_GRACE_MS so the event can carry it).
-local EVENT_RECORD_GRACE_MS = 600000
+-- clip.expired event. The record of a clip whose company subscribed to
+-- clip.expired outlives the expiration by its `ev_grace` (ms, set at
+-- creation by src/events/announce.ts) so the event can carry it.
 local function expire_clips(base, now)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
     outbox_push(base .. ':outbox', 'clip.expired', id, base .. ':k:' .. id)

@@ -9,7 +9,7 @@ local span = redis.call('HGET', base .. ':spans', clip_id)
 local s = span and split(span)
 if keep_until > now and s then
   redis.call('HSET', base .. ':spans', clip_id, s[1] .. '|' .. s[2] .. '|' .. keep_until)
-  redis.call('PEXPIREAT', ckey, keep_until + EVENT_RECORD_GRACE_MS)
+  redis.call('PEXPIREAT', ckey, keep_until + tonumber(redis.call('HGET', ckey, 'ev_grace') or '0'))
 else
   if redis.call('ZSCORE', base .. ':clips', clip_id) then outbox_push(base .. ':outbox', 'clip.expired', clip_id, ckey) end
   redis.call('DEL', ckey)
