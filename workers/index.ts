@@ -38,11 +38,15 @@ export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDep
     new Worker(QUEUE_NAMES.finalize, finalizeProcessor(jobCtx, queues), { ...common, concurrency: 20 }),
     new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(jobCtx, queues), { ...common, concurrency: 1 }),
     vod,
-    new Worker(QUEUE_NAMES.webhooks, webhookProcessor(ctx, queues), { ...common, ...webhookWorkerOptions(ctx) }),
-    new Worker(QUEUE_NAMES.webhookSweep, webhookSweepProcessor(ctx, queues), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.webhooks, webhookProcessor(jobCtx, queues), { ...common, ...webhookWorkerOptions(ctx) }),
+    new Worker(QUEUE_NAMES.webhookSweep, webhookSweepProcessor(jobCtx, queues), { ...common, concurrency: 1 }),
   ];
   for (const worker of workers) {
-    worker.on('failed', (job, err) => ctx.log.warn({ queue: worker.name, job_id: job?.id, err: err.message }, 'job failed'));
+    worker.on('failed', (job, err) => {
+      // A receiver that fails is expected: its attempts are in the webhook delivery log.
+      const level = worker.name === QUEUE_NAMES.webhooks ? 'debug' : 'warn';
+      ctx.log[level]({ queue: worker.name, job_id: job?.id, err: err.message }, 'job failed');
+    });
     // Errors while Redis is away are one fact, logged once by the health watch.
     worker.on('error', (err) => deps.health.report(`worker ${worker.name}`, err));
   }
