@@ -142,12 +142,19 @@ describe('an endpoint failing for too long', () => {
       const tried = rx.requests.length;
       await new Promise((r) => setTimeout(r, 800));
       expect(rx.requests.length).toBe(tried); // paused: nothing more is sent
+      const paused = (await h.get('/metrics')).body;
+      expect(Number(/^dvr_webhook_oldest_undelivered_seconds (\S+)$/m.exec(paused)?.[1])).toBeGreaterThan(0.5);
+      expect(paused).toMatch(/^dvr_webhook_deliveries_total\{outcome="failed"\} [1-9]/m);
+      expect(paused).toMatch(/^dvr_webhook_queue_depth \d+$/m);
 
       healthy = true;
       const enabled = await h.api('PATCH', `/streaming/webhooks/${ep.id}`, { enabled: true });
       expect(enabled.json()).toMatchObject({ enabled: true, disabled_reason: null, failing_since: null });
       await waitFor(() => rx.delivered().length === 2, 'the missed events', 15_000);
       expect(rx.delivered().map((r) => [r.type, r.data.id])).toEqual([['clip.created', clipId], ['clip.ready', clipId]]);
+      const after = (await h.get('/metrics')).body;
+      expect(after).toMatch(/^dvr_webhook_oldest_undelivered_seconds 0$/m);
+      expect(after).toMatch(/^dvr_webhook_deliveries_total\{outcome="delivered"\} [1-9]/m);
     } finally {
       await rx.close();
     }
