@@ -63,7 +63,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function bareReference(port: number, secret: string, concurrency: number): Promise<number> {
-  const agent = new http.Agent({ keepAlive: false });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 }); // as the delivery worker
   const body = JSON.stringify({ type: 'webhook.test', timestamp: new Date().toISOString(), data: { n: 0 } });
   let sent = 0;
   const started = performance.now();

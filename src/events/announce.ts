@@ -49,7 +49,8 @@ export async function updateVideoAnnouncing(ctx: Context, videoId: number, field
   const done = await runEventScript<number>(ctx.redis, 'evVideoUpdate', [ctx.keys.video(videoId), outbox], [
     event, ...Object.entries(toHash(fields)).flat(),
   ]);
+  // Not awaited: the job that made the change goes on at once (the sweep relays it if this process dies).
   const queues = queuesByPrefix.get(ctx.keys.prefix);
-  if (queues) await relaySoon(ctx, queues, outbox);
+  if (queues) void relaySoon(ctx, queues, outbox);
   return done === 1;
 }

@@ -23,6 +23,12 @@ export interface Attempt {
 }
 
 const USER_AGENT = 'dvr-clipper-webhooks/1';
+// Connections are kept alive between deliveries to a receiver. Each new one
+// goes through the guarded lookup, so a kept socket never skips the check.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 }),
+};
 const LOGGED_RESPONSE_CHARS = 500;
 
 export function send(url: string, headers: Record<string, string>, body: string, opts: SendOptions): Promise<Attempt> {
@@ -36,18 +42,19 @@ export function send(url: string, headers: Record<string, string>, body: string,
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (a: Omit<Attempt, 'latencyMs'>) => {
+    /** `reuse`: the answer was read to its end, so the connection may serve the next delivery. */
+    const finish = (a: Omit<Attempt, 'latencyMs'>, reuse = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      if (!reuse) req.destroy();
       resolve(done(a));
     };
     const req = client.request(target, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, 'content-length': Buffer.byteLength(body), ...headers },
       lookup: guardedLookup(opts.allowPrivate) as never,
-      agent: false,
+      agent: agents[target.protocol as 'http:' | 'https:'],
     });
     const timer = setTimeout(() => finish({ statusCode: null, ok: false, error: `timed out after ${opts.timeoutMs} ms`, response: '' }), opts.timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => finish({ statusCode: null, ok: false, error: err.message || String(err.code), response: '' }));
@@ -55,22 +62,22 @@ export function send(url: string, headers: Record<string, string>, body: string,
       const status = res.statusCode ?? 0;
       const chunks: Buffer[] = [];
       let size = 0;
-      const answer = () => {
+      const answer = (reuse: boolean) => {
         const text = Buffer.concat(chunks).toString('utf8').slice(0, LOGGED_RESPONSE_CHARS);
         const ok = status >= 200 && status < 300;
         let error: string | null = null;
         if (status >= 300 && status < 400) error = `redirect (${status} to ${String(res.headers.location ?? '?').slice(0, 200)}) not followed`;
         else if (!ok) error = `answered ${status}`;
-        finish({ statusCode: status, ok, error, response: text });
+        finish({ statusCode: status, ok, error, response: text }, reuse);
       };
       res.on('data', (chunk: Buffer) => {
         const room = opts.maxResponseBytes - size;
         if (room > 0) chunks.push(chunk.subarray(0, room));
         size += chunk.length;
-        if (size >= opts.maxResponseBytes) answer(); // the rest is never read
+        if (size > opts.maxResponseBytes) answer(false); // the rest is never read
       });
-      res.on('end', answer);
-      res.on('error', answer);
+      res.on('end', () => answer(true));
+      res.on('error', () => answer(false));
     });
     req.end(body);
   });
