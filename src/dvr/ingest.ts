@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { metrics } from '../metrics.js';
 import { runScript } from '../redis/scripts.js';
+import { streamEventsChanged, wasLive } from '../events/announce.js';
 import { chunkMemberId } from './chunk-ref.js';
 import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
 import { probeRendition } from './rendition-probe.js';
@@ -42,6 +43,7 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
   metrics.ingestBytes.inc(bytes.length);
   ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: committed.length }, 'chunk received');
   if (committed.length > 0) afterCommit(ctx, stream.id, committed);
+  if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live
 }
 
 /** Throws BadPlaylistError for text that is not a usable playlist. */
@@ -65,6 +67,7 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
     name, body, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
   if (committed.length > 0) afterCommit(ctx, stream.id, committed);
+  if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live
   return playlist;
 }
 

@@ -4,6 +4,7 @@
 // registered once per service (per key prefix).
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
+import type { StreamRecord } from '../dvr/streams.js';
 import { toHash, type VideoRecord } from '../vod/records.js';
 import { listEndpoints } from './endpoints.js';
 import { eventKeys } from './keys.js';
@@ -27,6 +28,15 @@ export function installEvents(ctx: Context, queues: Queues): void {
 
 export function uninstallEvents(ctx: Context): void {
   queuesByPrefix.delete(ctx.keys.prefix);
+}
+
+/**
+ * Whether the stream was live when the request loaded it: a chunk committed
+ * to a stream that was not may have recorded stream.live (lib.lua), which
+ * is then relayed at once; a live stream's chunks cost nothing here.
+ */
+export function wasLive(ctx: Context, stream: StreamRecord): boolean {
+  return stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= 3 * Math.max(stream.tdur, 1) * 1000;
 }
 
 /** Relays a stream's new events now; never throws (the sweep is the safety net). */
