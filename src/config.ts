@@ -27,8 +27,12 @@ export interface Config {
   finalizeGraceSeconds: number;
   /** How often the DVR cleaner retires chunks that left the window. */
   cleanerIntervalMs: number;
-  /** In-process cache of built playlists of ready clips. */
-  playlistCacheEntries: number;
+  /** Bytes of built playlists (ready clips, live windows; plain and gzip) kept in each process. */
+  playlistCacheBytes: number;
+  /** Bytes of chunks kept in each process's memory (chunks never change once stored). */
+  chunkCacheBytes: number;
+  /** Background media tasks (MP4 prebuilds, ...) one process runs at once. */
+  backgroundConcurrency: number;
   mp4CacheBytes: number;
   mp4Prebuild: boolean;
   ffmpegTimeoutMs: number;
@@ -161,7 +165,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     finalizeGraceSeconds: int(env, 'FINALIZE_GRACE_SECONDS', 20, 1, 3600),
     cleanerIntervalMs: int(env, 'CLEANER_INTERVAL_MS', 10_000, 100, 3_600_000),
-    playlistCacheEntries: int(env, 'PLAYLIST_CACHE_ENTRIES', 10_000, 0, 10_000_000),
+    playlistCacheBytes: int(env, 'PLAYLIST_CACHE_BYTES', 64 * 1024 * 1024, 0, 16 * 1024 * 1024 * 1024),
+    chunkCacheBytes: int(env, 'CHUNK_CACHE_BYTES', 256 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
+    // Half the cores (one on two): the other half stays free for requests and ingest.
+    backgroundConcurrency: int(env, 'BACKGROUND_CONCURRENCY', Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 256),
     mp4CacheBytes: int(env, 'MP4_CACHE_BYTES', 512 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
     mp4Prebuild: bool(env, 'MP4_PREBUILD', true),
     ffmpegTimeoutMs: int(env, 'FFMPEG_TIMEOUT_MS', 120_000, 1000, 3_600_000),

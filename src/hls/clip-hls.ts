@@ -1,16 +1,17 @@
 // Serving a clip as HLS. A ready clip's playlists never change, so each is
-// built once per process and kept; a request then costs one EXISTS (the clip
-// may have been deleted through another process).
+// built (and gzipped) once per process and kept within PLAYLIST_CACHE_BYTES;
+// a request then costs one EXISTS (the clip may have been deleted through
+// another process).
 import type { Context } from '../context.js';
 import { readChunkWith } from '../dvr/chunk-read.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import { loadClip, resolveRenditions, type ClipRecord } from '../clips/records.js';
-import { Lru } from '../util/lru.js';
 import { buildMasterPlaylist, buildMediaPlaylist } from './build.js';
+import { playlistCacheOf, preparePlaylist, type BuiltPlaylist, type PlaylistCache } from './playlist-cache.js';
 
 export interface ServedPlaylist {
-  body: string;
+  built: BuiltPlaylist;
   /** true once the clip is ready: the text is final and may be cached long. */
   final: boolean;
   /** unix seconds: caches must not keep it longer. */
@@ -23,31 +24,35 @@ export interface ServedChunk {
 }
 
 export class ClipHls {
-  private readonly cache: Lru<{ body: string; expiration: number }>;
+  private readonly cache: PlaylistCache;
 
   constructor(private readonly ctx: Context) {
-    this.cache = new Lru(ctx.config.playlistCacheEntries);
+    this.cache = playlistCacheOf(ctx);
   }
 
   /** `which` is 'master' or a rendition name. Null: no such clip or rendition. */
   async playlist(clientId: number, streamId: number, clipId: string, which: string): Promise<ServedPlaylist | null> {
     // The owner is part of the key: a cached playlist must not answer under another client id.
-    const key = `${clientId}_${streamId}/${clipId}/${which}`;
+    const key = `clip:${clientId}_${streamId}/${clipId}/${which}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
-      const alive = cached.expiration * 1000 > this.ctx.clock.now();
-      if (alive && (await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) return { ...cached, final: true };
+      const expiration = cached.meta.expiration ?? 0;
+      const alive = expiration * 1000 > this.ctx.clock.now();
+      if (alive && (await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) {
+        return { built: cached.built, final: true, expiration };
+      }
       this.cache.delete(key);
       return null;
     }
     const found = await loadClip(this.ctx, streamId, clipId);
     if (!found || found.client_id !== clientId || found.status === 'failed') return null;
     const clip = await resolveRenditions(this.ctx, found);
-    const body = which === 'master' ? await this.master(clip) : await this.media(clip, which);
-    if (body === null) return null;
+    const text = which === 'master' ? await this.master(clip) : await this.media(clip, which);
+    if (text === null) return null;
     const final = clip.status === 'ready';
-    if (final) this.cache.set(key, { body, expiration: clip.expiration });
-    return { body, final, expiration: clip.expiration };
+    const built = preparePlaylist(text, this.ctx.clock.now());
+    if (final) this.cache.set(key, built, { expiration: clip.expiration });
+    return { built, final, expiration: clip.expiration };
   }
 
   /** The chunk's bytes, if the clip is alive and belongs to this company. */

@@ -1,11 +1,19 @@
 // The live playlist of a stream: its DVR window, sliding, as the ingest
-// fills it. Built per request (it changes with every chunk).
+// fills it. Every viewer polls it once per target duration, and a 4 h window
+// lists 7,200 chunks, so it is built once per change and kept
+// (playlist-cache.ts): a request reads the stream's record and chunk counters
+// in one round trip (liveState), and the text is rebuilt only when they show
+// a new chunk, or when the oldest chunk listed has left the window.
 import type { Context } from '../context.js';
 import { readChunkWith } from '../dvr/chunk-read.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
-import { findStream, windowSeconds, type StreamRecord } from '../dvr/streams.js';
+import { loadStream, parseRecord as parseStreamRecord, windowSeconds, type StreamRecord } from '../dvr/streams.js';
 import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from './build.js';
+import { playlistCacheOf, preparePlaylist, type BuiltPlaylist } from './playlist-cache.js';
+
+/** A live master measures bitrates over the last minute. */
+const MASTER_SPAN_MS = 60_000;
 
 async function windowChunks(ctx: Context, stream: StreamRecord, playlist: string): Promise<ChunkRef[]> {
   const from = ctx.clock.now() - windowSeconds(stream) * 1000;
@@ -13,35 +21,27 @@ async function windowChunks(ctx: Context, stream: StreamRecord, playlist: string
   return parseChunkRefs(reply);
 }
 
-/** The stream, if the owner and the play key of the URL are its own. */
-async function playable(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<StreamRecord | null> {
-  const stream = await findStream(ctx, clientId, streamId);
-  return stream && stream.play_key === playKey ? stream : null;
-}
-
-export async function liveMaster(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<string | null> {
-  const stream = await playable(ctx, clientId, streamId, playKey);
-  if (!stream) return null;
-  const renditions = await loadRenditions(ctx, streamId);
-  // The last minute is enough to measure a live bitrate.
-  const recent = ctx.clock.now() - 60_000;
+/** The live master as built from Redis now. */
+export async function buildLiveMaster(ctx: Context, stream: StreamRecord): Promise<{ text: string; validUntil: number }> {
+  const renditions = await loadRenditions(ctx, stream.id);
+  const recent = ctx.clock.now() - MASTER_SPAN_MS;
+  let validUntil = Infinity;
   const variants = await Promise.all(
-    renditions.map(async (r: RenditionInfo) => ({
-      uri: `${r.name}.m3u8`,
-      chunks: parseChunkRefs(await ctx.redis.zrangebyscore(ctx.keys.stream.index(streamId, r.playlist), recent, '+inf', 'WITHSCORES')),
-      codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, fallbackBandwidth: r.bandwidth,
-    })),
+    renditions.map(async (r: RenditionInfo) => {
+      const chunks = parseChunkRefs(await ctx.redis.zrangebyscore(ctx.keys.stream.index(stream.id, r.playlist), recent, '+inf', 'WITHSCORES'));
+      if (chunks.length > 0) validUntil = Math.min(validUntil, chunks[0].start + MASTER_SPAN_MS);
+      return { uri: `${r.name}.m3u8`, chunks, codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, fallbackBandwidth: r.bandwidth };
+    }),
   );
-  return buildMasterPlaylist(variants);
+  return { text: buildMasterPlaylist(variants), validUntil };
 }
 
-export async function liveMedia(ctx: Context, clientId: number, streamId: number, playKey: string, name: string): Promise<string | null> {
-  const stream = await playable(ctx, clientId, streamId, playKey);
-  if (!stream) return null;
-  const rendition = (await loadRenditions(ctx, streamId)).find((r) => r.name === name);
+/** A rendition's live media playlist as built from Redis now; null: no such rendition. */
+export async function buildLiveMedia(ctx: Context, stream: StreamRecord, name: string): Promise<{ text: string; validUntil: number } | null> {
+  const rendition = (await loadRenditions(ctx, stream.id)).find((r) => r.name === name);
   if (!rendition) return null;
   const chunks = await windowChunks(ctx, stream, rendition.playlist);
-  return buildMediaPlaylist({
+  const text = buildMediaPlaylist({
     type: 'LIVE',
     targetDuration: targetDurationFor(chunks, Math.max(stream.tdur, 1)),
     mediaSequence: chunks[0]?.n ?? 0,
@@ -49,6 +49,69 @@ export async function liveMedia(ctx: Context, clientId: number, streamId: number
     chunks,
     uri: (c) => `${c.id}.ts`,
   });
+  // The first chunk drops out of the window (its start passes the window's start) then.
+  return { text, validUntil: chunks.length > 0 ? chunks[0].start + windowSeconds(stream) * 1000 : Infinity };
+}
+
+interface LiveState {
+  stream: StreamRecord;
+  /** Changes whenever a chunk is committed, the DVR is emptied, the stream's settings or its renditions change. */
+  fingerprint: string;
+}
+
+/**
+ * The stream (if the URL's owner and play key are its own) and what its
+ * live playlists depend on, in one round trip: the record (last_chunk_at
+ * moves with every commit and goes with a DVR cleanup), the per-rendition
+ * chunk counters, and how many renditions were probed or declared.
+ */
+async function liveState(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<LiveState | null> {
+  const k = ctx.keys.stream;
+  const replies = (await ctx.redis
+    .pipeline()
+    .hgetall(k.meta(streamId))
+    .hgetall(k.renditionSeq(streamId))
+    .hlen(k.renditions(streamId))
+    .hlen(k.declared(streamId))
+    .exec()) ?? [];
+  for (const [err] of replies) if (err) throw err;
+  const [meta, seqs, probed, declared] = replies.map(([, v]) => v) as [Record<string, string>, Record<string, string>, number, number];
+  if (!meta.id) return null;
+  // A stream older than play keys gets one on the slow path (loadStream).
+  const stream = meta.play_key ? parseStreamRecord(meta) : await loadStream(ctx, streamId);
+  if (!stream || stream.client_id !== clientId || stream.play_key !== playKey) return null;
+  const sortedSeqs = Object.keys(seqs).sort().map((pl) => `${pl}=${seqs[pl]}`);
+  const metaPart = Object.keys(meta).sort().map((f) => `${f}=${meta[f]}`);
+  return { stream, fingerprint: `${metaPart.join('&')}|${sortedSeqs.join('&')}|${probed}|${declared}` };
+}
+
+async function cachedLive(
+  ctx: Context, clientId: number, streamId: number, playKey: string, which: string,
+  build: (stream: StreamRecord) => Promise<{ text: string; validUntil: number } | null>,
+): Promise<BuiltPlaylist | null> {
+  const state = await liveState(ctx, clientId, streamId, playKey);
+  if (!state) return null;
+  const cache = playlistCacheOf(ctx);
+  const key = `live:${streamId}/${which}`;
+  const hit = cache.get(key);
+  if (hit && hit.meta.fingerprint === state.fingerprint && ctx.clock.now() <= (hit.meta.validUntil ?? 0)) return hit.built;
+  const made = await cache.once(`${key}|${state.fingerprint}`, async () => {
+    const fresh = await build(state.stream);
+    if (!fresh) return null;
+    const built = preparePlaylist(fresh.text, ctx.clock.now());
+    const meta = { fingerprint: state.fingerprint, validUntil: fresh.validUntil };
+    cache.set(key, built, meta);
+    return { built, meta };
+  });
+  return made?.built ?? null;
+}
+
+export function liveMaster(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<BuiltPlaylist | null> {
+  return cachedLive(ctx, clientId, streamId, playKey, 'master', (stream) => buildLiveMaster(ctx, stream));
+}
+
+export function liveMedia(ctx: Context, clientId: number, streamId: number, playKey: string, name: string): Promise<BuiltPlaylist | null> {
+  return cachedLive(ctx, clientId, streamId, playKey, name, (stream) => buildLiveMedia(ctx, stream, name));
 }
 
 export async function liveChunk(ctx: Context, clientId: number, streamId: number, playKey: string, chunkId: string): Promise<Buffer | null> {

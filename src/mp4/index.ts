@@ -9,6 +9,7 @@ import { Mp4Cache, Mp4Unavailable } from './cache.js';
 import { contentDisposition } from './http-rules.js';
 import { registerPrebuild, unregisterPrebuild } from './prebuild.js';
 import { warmUpFfmpeg } from './remux.js';
+import { closeBackgroundQueue } from '../util/background.js';
 import { sendMp4 } from './serve.js';
 
 export interface Mp4Service {
@@ -71,7 +72,10 @@ export async function createMp4Service(ctx: Context): Promise<Mp4Service> {
     cache,
     async close() {
       unregisterPrebuild(ctx);
+      // Queued prebuilds are dropped, running ones aborted with the cache.
+      const background = closeBackgroundQueue(ctx);
       await cache.close();
+      await background;
     },
   };
 }

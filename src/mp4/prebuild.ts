@@ -1,10 +1,15 @@
-// With MP4_PREBUILD, a clip's master MP4 is built as soon as the clip is
+// With MP4_PREBUILD, a clip's master MP4 is built soon after the clip is
 // ready, so the first viewer does not wait for the remux. The hook only
-// starts the build: finalization (a BullMQ job, or a clip-create request)
-// must not wait for ffmpeg. The build takes the same lock as a request, so a
-// request arriving meanwhile waits for this build instead of starting another.
+// queues the build on the service's background queue (util/background.ts):
+// creating or finalizing a clip never waits for ffmpeg, and a burst of ready
+// clips does not start a burst of remuxes that would take the cores the API
+// needs; they run one after another (per the queue's bound), niced, once
+// the burst is over. The build takes the same lock as a request, so a request
+// arriving meanwhile shares it, and a prebuild queued after a request built
+// the file finds it and stops.
 import { clipReadyHooks } from '../clips/finalize.js';
 import type { Context } from '../context.js';
+import { backgroundQueueOf } from '../util/background.js';
 import type { Mp4Cache } from './cache.js';
 
 /** The cache of each running service, found by the context the hooks get (tests run several services in one process). */
@@ -18,12 +23,23 @@ export function unregisterPrebuild(ctx: Context): void {
   caches.delete(ctx);
 }
 
+/** The background queue of this service, bounded by BACKGROUND_CONCURRENCY. */
+export function backgroundOf(ctx: Context) {
+  return backgroundQueueOf(ctx, {
+    concurrency: ctx.config.backgroundConcurrency,
+    onError: (key, err) => ctx.log.warn({ task: key, err: (err as Error).message }, 'background task failed; the first request will try again'),
+    onDrop: (key) => ctx.log.info({ task: key }, 'background queue full: task dropped; the first request will do it'),
+  });
+}
+
 clipReadyHooks.add(async (ctx, _queues, clip) => {
   const cache = caches.get(ctx);
   const master = clip.renditions.at(-1);
   if (!cache || !ctx.config.mp4Prebuild || !master) return;
-  cache.ensure(clip, master).then(
-    () => ctx.log.debug({ clip_id: clip.id }, 'mp4 prebuilt'),
-    (err: Error) => ctx.log.warn({ clip_id: clip.id, err: err.message }, 'mp4 prebuild failed; the first request will try again'),
-  );
+  backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}`, async () => {
+    // Gone meanwhile (cache closed at shutdown): nothing to do.
+    if (caches.get(ctx) !== cache) return;
+    await cache.ensure(clip, master);
+    ctx.log.debug({ clip_id: clip.id }, 'mp4 prebuilt');
+  });
 });

@@ -9,6 +9,7 @@ import type { ClipRecord } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { metrics } from '../metrics.js';
+import { lowerPriority, niceness } from '../util/background.js';
 
 const STDERR_TAIL_LINES = 20;
 const CHUNKS_AHEAD = 4;
@@ -128,6 +129,8 @@ function runFfmpeg(
       .outputOptions(['-hide_banner', '-loglevel', 'warning', ...output])
       .output(outFile);
     let stopped: string | undefined;
+    // Background work (a prebuild) remuxes niced: requests come first.
+    const nice = niceness();
     const stop = (why: string) => {
       stopped ??= why;
       // Before 'start' there is no child yet; the 'start' handler kills it then.
@@ -148,6 +151,7 @@ function runFfmpeg(
     };
     command.on('start', () => {
       running.add(command);
+      lowerPriority((command as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid, nice);
       if (stopped) command.kill('SIGKILL');
     });
     command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => settle(new RemuxError(stopped ?? err.message, tail(stderr))));

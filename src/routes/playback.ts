@@ -1,12 +1,13 @@
 // Public playback: /rec/{c}_{s}/... for clips (the clip id is the secret)
 // and /live/{c}_{s}/... for a stream's DVR window. Any web page may load them.
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { CHUNK_ID } from '../dvr/chunk-ref.js';
 import { idFragment } from '../ids.js';
 import { ClipHls } from '../hls/clip-hls.js';
 import { liveChunk, liveMaster, liveMedia } from '../hls/live-hls.js';
+import type { BuiltPlaylist } from '../hls/playlist-cache.js';
 
 const { clip, numeric, rendition } = idFragment;
 const OWNER = new RegExp(`^(${numeric})_(${numeric})$`);
@@ -19,7 +20,18 @@ const PLAY_KEY = /^[A-Za-z0-9_-]{16}$/;
 export const CACHE_FOREVER = 'public, max-age=31536000, immutable';
 export const CACHE_FINAL_PLAYLIST = 'public, max-age=86400';
 export const CACHE_CHANGING = 'public, max-age=1';
+/**
+ * Shared caches (a CDN, nginx) keep a clip's chunks and ready playlists for
+ * this long before they ask again (a conditional request: a 304 costs the
+ * service one Redis read and no bytes), so a clip deleted before its
+ * expiration stops playing at the edge within this time.
+ */
+export const EDGE_REVALIDATE_SECONDS = 10;
+/** A 404 may be cached briefly: it protects the service from a flood of requests for a gone clip. */
+export const CACHE_NOT_FOUND = 'public, max-age=2';
 const M3U8 = 'application/vnd.apple.mpegurl';
+/** Chunks never change once stored: any date the client has is that version's. */
+const CHUNK_LAST_MODIFIED = new Date(Math.floor(Date.now() / 1000) * 1000).toUTCString();
 
 export type Mp4Handler = (
   reply: FastifyReply, owner: { clientId: number; streamId: number }, clipId: string, which: string, query: Record<string, string>, range?: string,
@@ -31,25 +43,68 @@ function ownerOf(segment: string): { clientId: number; streamId: number } | null
   return owner ? { clientId: Number(owner[1]), streamId: Number(owner[2]) } : null;
 }
 
-function sendChunk(reply: FastifyReply, bytes: Buffer | null, cacheControl: string | null = CACHE_FOREVER): FastifyReply {
+/** RFC 9110 13.1.2: a weak comparison of If-None-Match against our tag ('*' matches any). */
+export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/** Whether the client's copy (If-None-Match, else If-Modified-Since) is current. */
+function fresh(request: FastifyRequest, etag: string, lastModified: string | null): boolean {
+  const inm = request.headers['if-none-match'];
+  if (inm !== undefined) return matchesEtag(inm, etag);
+  const ims = request.headers['if-modified-since'];
+  if (!ims || lastModified === null) return false;
+  const since = Date.parse(ims);
+  return Number.isFinite(since) && since >= Date.parse(lastModified);
+}
+
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  for (const part of acceptEncoding.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return !q || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+function sendChunk(request: FastifyRequest, reply: FastifyReply, chunkId: string, bytes: Buffer | null, cacheControl: string = CACHE_FOREVER): FastifyReply {
   if (!bytes) return notFound(reply);
-  return reply.header('content-type', 'video/mp2t').header('cache-control', cacheControl ?? CACHE_FOREVER).send(bytes);
+  const etag = `"${chunkId}"`;
+  reply.header('cache-control', cacheControl).header('etag', etag).header('last-modified', CHUNK_LAST_MODIFIED);
+  // Any date works for an immutable chunk: there is only one version of it.
+  if (fresh(request, etag, request.headers['if-modified-since'] ? CHUNK_LAST_MODIFIED : null)) return reply.status(304).send();
+  return reply.header('content-type', 'video/mp2t').send(bytes);
+}
+
+/** The playlist as built once: 304 when the client has it, gzip when it takes it. */
+function sendPlaylist(request: FastifyRequest, reply: FastifyReply, built: BuiltPlaylist, cacheControl: string, final: boolean): FastifyReply {
+  reply.header('cache-control', cacheControl).header('etag', built.etag).header('vary', 'Accept-Encoding');
+  // A changing playlist may change twice within a second: its date would not tell.
+  if (final) reply.header('last-modified', built.lastModified);
+  if (fresh(request, built.etag, final ? built.lastModified : null)) return reply.status(304).send();
+  reply.header('content-type', M3U8);
+  if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(built.gzip);
+  return reply.send(built.text);
 }
 
 /** Long-lived, but never past the clip's expiration: then it must answer 404. */
-function cacheUntil(expiration: number, nowMs: number, immutable: boolean): string {
+function cacheUntil(expiration: number, nowMs: number): string {
   const seconds = Math.max(0, Math.min(31536000, Math.floor(expiration - nowMs / 1000)));
-  return `public, max-age=${seconds}${immutable ? ', immutable' : ''}`;
+  return `public, max-age=${seconds}, s-maxage=${Math.min(seconds, EDGE_REVALIDATE_SECONDS)}, immutable`;
 }
 
 function notFound(reply: FastifyReply): FastifyReply {
-  return reply.status(404).header('cache-control', 'no-store').send({ message: 'Not found: the clip does not exist or has expired' });
+  return reply.status(404).header('cache-control', CACHE_NOT_FOUND).send({ message: 'Not found: the clip does not exist or has expired' });
 }
 
 export async function playbackRoutes(
   app: FastifyInstance, { ctx, mp4 }: { ctx: Context; mp4?: Mp4Handler },
 ): Promise<void> {
-  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'ETag', 'Retry-After'] });
+  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Retry-After'] });
   const clips = new ClipHls(ctx);
   const schema = { hide: true };
   // Viewer traffic is the busiest path of all: access lines only for problems.
@@ -63,7 +118,7 @@ export async function playbackRoutes(
     const chunk = CLIP_CHUNK.exec(file);
     if (chunk) {
       const served = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
-      return sendChunk(reply, served?.bytes ?? null, served && cacheUntil(served.expiration, ctx.clock.now(), true));
+      return sendChunk(request, reply, chunk[2], served?.bytes ?? null, served ? cacheUntil(served.expiration, ctx.clock.now()) : undefined);
     }
     const named = CLIP_PLAYLIST.exec(file);
     if (!named) return notFound(reply);
@@ -74,10 +129,8 @@ export async function playbackRoutes(
     }
     const playlist = await clips.playlist(clientId, streamId, clipId, which);
     if (!playlist) return notFound(reply);
-    return reply
-      .header('content-type', M3U8)
-      .header('cache-control', playlist.final ? cacheUntil(playlist.expiration, ctx.clock.now(), false) : CACHE_CHANGING)
-      .send(playlist.body);
+    const cacheControl = playlist.final ? cacheUntil(playlist.expiration, ctx.clock.now()) : CACHE_CHANGING;
+    return sendPlaylist(request, reply, playlist.built, cacheControl, playlist.final);
   });
 
   app.get<{ Params: { owner: string; key: string; file: string } }>('/live/:owner/:key/:file', { schema, logLevel }, async (request, reply) => {
@@ -87,13 +140,13 @@ export async function playbackRoutes(
     const { clientId, streamId } = owner;
     const file = request.params.file;
     const chunk = LIVE_CHUNK.exec(file);
-    if (chunk && CHUNK_ID.test(chunk[1])) return sendChunk(reply, await liveChunk(ctx, clientId, streamId, key, chunk[1]));
+    if (chunk && CHUNK_ID.test(chunk[1])) return sendChunk(request, reply, chunk[1], await liveChunk(ctx, clientId, streamId, key, chunk[1]));
     const playlist = LIVE_FILE.exec(file);
     if (!playlist) return notFound(reply);
-    const body = playlist[1] === 'master'
+    const built = playlist[1] === 'master'
       ? await liveMaster(ctx, clientId, streamId, key)
       : await liveMedia(ctx, clientId, streamId, key, playlist[1]);
-    if (body === null) return notFound(reply);
-    return reply.header('content-type', M3U8).header('cache-control', CACHE_CHANGING).send(body);
+    if (built === null) return notFound(reply);
+    return sendPlaylist(request, reply, built, CACHE_CHANGING, false);
   });
 }

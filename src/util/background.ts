@@ -1,0 +1,187 @@
+// Background media work (MP4 prebuilds, thumbnails, precise edges) must never
+// slow a request. So it goes through this queue: submitting is synchronous and
+// costs a Map insert; a task starts only after submissions have paused for a
+// moment (a burst of clip creations is over) or it has waited long enough; a
+// few run at once, fewer than the cores, so the API keeps a core of its own;
+// and ffmpeg children started inside a task run `nice`d (see niceness()).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import os from 'node:os';
+
+export type BackgroundTask = (signal: AbortSignal) => Promise<void>;
+
+export interface BackgroundOptions {
+  /** Tasks running at once. Default: half the cores, at least one. */
+  concurrency?: number;
+  /** A task starts once no other task was submitted for this long... */
+  quietMs?: number;
+  /** ...or once it has waited this long, whatever the rate of submissions. */
+  maxDeferMs?: number;
+  /** Queued tasks kept; past it the oldest is dropped (its work is done on demand instead). */
+  maxQueued?: number;
+  /** Niceness of the processes the tasks spawn (0-19). */
+  niceness?: number;
+  onError?: (key: string, err: unknown) => void;
+  onDrop?: (key: string) => void;
+}
+
+interface Queued {
+  task: BackgroundTask;
+  queuedAt: number;
+}
+
+export function defaultConcurrency(cores = os.availableParallelism?.() ?? os.cpus().length): number {
+  return Math.max(1, Math.floor(cores / 2));
+}
+
+const context = new AsyncLocalStorage<number>();
+
+/** Niceness for a child process spawned now: the queue's inside a background task, else 0. */
+export function niceness(): number {
+  return context.getStore() ?? 0;
+}
+
+/** Lowers a child's CPU priority to the current niceness(); never fails the caller. */
+export function lowerPriority(pid: number | undefined, nice = niceness()): void {
+  if (!pid || nice <= 0) return;
+  try {
+    os.setPriority(pid, nice);
+  } catch {
+    // The child may have exited already; a priority is a hint, not a need.
+  }
+}
+
+export class BackgroundQueue {
+  readonly concurrency: number;
+  private readonly quietMs: number;
+  private readonly maxDeferMs: number;
+  private readonly maxQueued: number;
+  private readonly nice: number;
+  /** Insertion order is submission order; a key submitted again keeps its place. */
+  private readonly queued = new Map<string, Queued>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private lastSubmitAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: BackgroundOptions = {}) {
+    this.concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
+    this.quietMs = options.quietMs ?? 300;
+    this.maxDeferMs = options.maxDeferMs ?? 10_000;
+    this.maxQueued = options.maxQueued ?? 10_000;
+    this.nice = Math.min(19, Math.max(0, options.niceness ?? 10));
+  }
+
+  /**
+   * Queues `task` under `key` and returns at once. A key already queued or
+   * running is not queued twice (the work is the same). False once closed.
+   */
+  submit(key: string, task: BackgroundTask): boolean {
+    if (this.abort.signal.aborted) return false;
+    this.lastSubmitAt = Date.now();
+    if (this.running.has(key) || this.queued.has(key)) return true;
+    this.queued.set(key, { task, queuedAt: this.lastSubmitAt });
+    while (this.queued.size > this.maxQueued) {
+      const oldest = this.queued.keys().next().value as string;
+      this.queued.delete(oldest);
+      this.options.onDrop?.(oldest);
+    }
+    this.schedule();
+    return true;
+  }
+
+  get pending(): number {
+    return this.queued.size;
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Resolves once nothing is queued or running (tests, benchmarks). */
+  idle(): Promise<void> {
+    if (this.queued.size === 0 && this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Drops what is queued, aborts what runs and waits for it. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queued.clear();
+    await Promise.allSettled(this.running.values());
+    this.notifyIdle();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.abort.signal.aborted) return;
+    const wait = this.nextStartIn();
+    if (wait === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.startDue();
+    }, wait);
+    // Pending background work must not keep a process alive.
+    this.timer.unref();
+  }
+
+  /** Milliseconds until the head of the queue may start; null: nothing can start. */
+  private nextStartIn(): number | null {
+    if (this.running.size >= this.concurrency) return null;
+    const head = this.queued.values().next().value as Queued | undefined;
+    if (!head) return null;
+    const now = Date.now();
+    const quiet = this.lastSubmitAt + this.quietMs - now;
+    const overdue = head.queuedAt + this.maxDeferMs - now;
+    return Math.max(0, Math.min(quiet, overdue));
+  }
+
+  private startDue(): void {
+    while (this.running.size < this.concurrency && this.nextStartIn() === 0) {
+      const [key, item] = this.queued.entries().next().value as [string, Queued];
+      this.queued.delete(key);
+      const run = context
+        .run(this.nice, async () => item.task(this.abort.signal))
+        .catch((err: unknown) => {
+          if (!this.abort.signal.aborted) this.options.onError?.(key, err);
+        })
+        .finally(() => {
+          this.running.delete(key);
+          this.schedule();
+          this.notifyIdle();
+        });
+      this.running.set(key, run);
+    }
+    this.schedule();
+  }
+
+  private notifyIdle(): void {
+    if (this.queued.size > 0 || this.running.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+const shared = new WeakMap<object, BackgroundQueue>();
+
+/**
+ * The one background queue of a running service (keyed by its context, as
+ * tests run several services in one process): every kind of background
+ * media work shares its bound, so together they never take every core.
+ */
+export function backgroundQueueOf(owner: object, options?: BackgroundOptions): BackgroundQueue {
+  let queue = shared.get(owner);
+  if (!queue) {
+    queue = new BackgroundQueue(options);
+    shared.set(owner, queue);
+  }
+  return queue;
+}
+
+export async function closeBackgroundQueue(owner: object): Promise<void> {
+  const queue = shared.get(owner);
+  shared.delete(owner);
+  await queue?.close();
+}
