@@ -28,6 +28,10 @@ export class ChunkCache {
     this.lru.set(key, exact);
   }
 
+  delete(key: string): void {
+    this.lru.delete(key);
+  }
+
   /** The read of `key` in flight, if any: concurrent misses share it. */
   inFlight(key: string): Promise<Buffer | null> | undefined {
     return this.reading.get(key);

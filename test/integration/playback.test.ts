@@ -51,7 +51,7 @@ describe('clip playlists', () => {
       const res = await h.get(url);
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('application/vnd.apple.mpegurl');
-      expectCachedUntilExpiry(res.headers['cache-control'] as string, '');
+      expectCachedUntilExpiry(res.headers['cache-control'] as string, ', s-maxage=10, immutable');
       expect(res.body.startsWith('#EXTM3U\n')).toBe(true);
     }
   });
@@ -109,7 +109,7 @@ describe('clip playlists', () => {
     const res = await h.get(new URL(uri, clip.hls_master).href);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('video/mp2t');
-    expectCachedUntilExpiry(res.headers['cache-control'] as string, ', immutable');
+    expectCachedUntilExpiry(res.headers['cache-control'] as string, ', s-maxage=10, immutable');
     expect(res.rawPayload[0]).toBe(0x47);
   });
 
