@@ -31,6 +31,8 @@ export interface Config {
   playlistCacheBytes: number;
   /** Bytes of chunks kept in each process's memory (chunks never change once stored). */
   chunkCacheBytes: number;
+  /** s-maxage of a clip's chunks and ready playlists: how soon a shared cache (CDN, nginx) notices a deleted clip. */
+  edgeRevalidateSeconds: number;
   /** Background media tasks (MP4 prebuilds, ...) one process runs at once. */
   backgroundConcurrency: number;
   mp4CacheBytes: number;
@@ -167,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     cleanerIntervalMs: int(env, 'CLEANER_INTERVAL_MS', 10_000, 100, 3_600_000),
     playlistCacheBytes: int(env, 'PLAYLIST_CACHE_BYTES', 64 * 1024 * 1024, 0, 16 * 1024 * 1024 * 1024),
     chunkCacheBytes: int(env, 'CHUNK_CACHE_BYTES', 256 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
+    edgeRevalidateSeconds: int(env, 'EDGE_REVALIDATE_SECONDS', 10, 1, 86_400),
     // Half the cores (one on two): the other half stays free for requests and ingest.
     backgroundConcurrency: int(env, 'BACKGROUND_CONCURRENCY', Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 256),
     mp4CacheBytes: int(env, 'MP4_CACHE_BYTES', 512 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),

@@ -20,13 +20,6 @@ const PLAY_KEY = /^[A-Za-z0-9_-]{16}$/;
 export const CACHE_FOREVER = 'public, max-age=31536000, immutable';
 export const CACHE_FINAL_PLAYLIST = 'public, max-age=86400';
 export const CACHE_CHANGING = 'public, max-age=1';
-/**
- * Shared caches (a CDN, nginx) keep a clip's chunks and ready playlists for
- * this long before they ask again (a conditional request: a 304 costs the
- * service one Redis read and no bytes), so a clip deleted before its
- * expiration stops playing at the edge within this time.
- */
-export const EDGE_REVALIDATE_SECONDS = 10;
 /** A 404 may be cached briefly: it protects the service from a flood of requests for a gone clip. */
 export const CACHE_NOT_FOUND = 'public, max-age=2';
 const M3U8 = 'application/vnd.apple.mpegurl';
@@ -91,10 +84,16 @@ function sendPlaylist(request: FastifyRequest, reply: FastifyReply, built: Built
   return reply.send(built.text);
 }
 
-/** Long-lived, but never past the clip's expiration: then it must answer 404. */
-function cacheUntil(expiration: number, nowMs: number): string {
+/**
+ * Long-lived, but never past the clip's expiration: then it must answer 404.
+ * Shared caches (a CDN, nginx) keep it `edge` seconds (s-maxage) before they
+ * ask again with a conditional request (a 304 costs the service one Redis
+ * read and no bytes), so a clip deleted before its expiration stops playing
+ * at the edge within that time.
+ */
+function cacheUntil(expiration: number, nowMs: number, edge: number): string {
   const seconds = Math.max(0, Math.min(31536000, Math.floor(expiration - nowMs / 1000)));
-  return `public, max-age=${seconds}, s-maxage=${Math.min(seconds, EDGE_REVALIDATE_SECONDS)}, immutable`;
+  return `public, max-age=${seconds}, s-maxage=${Math.min(seconds, edge)}, immutable`;
 }
 
 function notFound(reply: FastifyReply): FastifyReply {
@@ -118,7 +117,7 @@ export async function playbackRoutes(
     const chunk = CLIP_CHUNK.exec(file);
     if (chunk) {
       const served = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
-      return sendChunk(request, reply, chunk[2], served?.bytes ?? null, served ? cacheUntil(served.expiration, ctx.clock.now()) : undefined);
+      return sendChunk(request, reply, chunk[2], served?.bytes ?? null, served ? cacheUntil(served.expiration, ctx.clock.now(), ctx.config.edgeRevalidateSeconds) : undefined);
     }
     const named = CLIP_PLAYLIST.exec(file);
     if (!named) return notFound(reply);
@@ -129,7 +128,7 @@ export async function playbackRoutes(
     }
     const playlist = await clips.playlist(clientId, streamId, clipId, which);
     if (!playlist) return notFound(reply);
-    const cacheControl = playlist.final ? cacheUntil(playlist.expiration, ctx.clock.now()) : CACHE_CHANGING;
+    const cacheControl = playlist.final ? cacheUntil(playlist.expiration, ctx.clock.now(), ctx.config.edgeRevalidateSeconds) : CACHE_CHANGING;
     return sendPlaylist(request, reply, playlist.built, cacheControl, playlist.final);
   });
 
