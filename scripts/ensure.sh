@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Installs what `npm start` / `npm test` need and is missing: npm packages,
 # ffmpeg + ffprobe, (with --need-redis-server) redis-server and (with
-# --need-chromium, for the browser playback test) Debian's chromium. Quick when
+# --need-chromium, for the browser playback test) Debian's chromium, (with
+# --need-nginx, for the edge cache test) nginx and (with --need-wrk, for the
+# benchmarks) wrk. Quick when
 # nothing is missing: only file dates and PATH are checked then.
 # Everything goes to stderr: `npm run cli` prints JSON on stdout after this.
 #
-#   scripts/ensure.sh [--quiet] [--need-redis-server] [--need-chromium]
+#   scripts/ensure.sh [--quiet] [--need-redis-server] [--need-chromium] [--need-nginx] [--need-wrk]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=0
 need_redis=0
 need_chromium=0
+need_nginx=0
+need_wrk=0
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
     --need-redis-server) need_redis=1 ;;
     --need-chromium) need_chromium=1 ;;
+    --need-nginx) need_nginx=1 ;;
+    --need-wrk) need_wrk=1 ;;
     *) echo "ensure.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -65,6 +71,12 @@ if [ "$need_redis" = 1 ]; then
 fi
 if [ "$need_chromium" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fi
+if [ "$need_nginx" = 1 ]; then
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+fi
+if [ "$need_wrk" = 1 ]; then
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the browser test plays clips in hls.js and a <video> element;
-# redis-server: the cluster test starts a throwaway Redis Cluster.
-bash scripts/ensure.sh --quiet --need-chromium --need-redis-server
+# redis-server: the cluster test starts a throwaway Redis Cluster;
+# nginx: the edge cache test runs the deploy/ config in front of the service.
+bash scripts/ensure.sh --quiet --need-chromium --need-redis-server --need-nginx
 
 # True when a Redis answers PING on 127.0.0.1:$1. Without redis-cli, bash's
 # /dev/tcp speaks the one-line protocol well enough.

@@ -9,8 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
+const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const TEMPLATE = path.join(import.meta.dirname, '../../deploy/nginx/templates/dvr.conf.template');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,7 +80,7 @@ describe('behind nginx with the deploy config', () => {
     await chmod(dir, 0o755);
     const edgePort = await freePort();
     const conf = await renderNginx(dir, edgePort, apiPort);
-    nginx = spawn('nginx', ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nginx = spawn(NGINX, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     nginx.stderr!.on('data', (d) => (stderr += d));
     edge = `http://127.0.0.1:${edgePort}`;
