@@ -1,24 +1,38 @@
-// Benchmark of the core engine on this machine (figures, not pass/fail):
-//   - clip creation latency over HTTP, median and p99, for 60 s and 4 h clips
-//   - Redis memory added by 100 overlapping 60 s clips
-//   - chunk and playlist requests per second, against /healthz as the
-//     reference (the cost of Fastify and one keep-alive request, no Redis)
-// Everything runs against 127.0.0.1 with bounded loops.
+// Benchmark of the service as `npm start` runs it (defaults: MP4 prebuild
+// on, chunk and playlist caches on), on 127.0.0.1, printing figures and
+// judging nothing. Each figure comes with its reference measured in the same
+// run, as a ratio:
+//   - clip creation (median, p99): a burst of 200 ready clips of real media
+//     (each queues an MP4 prebuild), and 50 concurrent creators; against
+//     GET /healthz sent the same way (the cost of one keep-alive request)
+//   - requests/s of a ready clip's media playlist, a live playlist of a 30 s
+//     and of a 4 h window (a chunk arriving every 2 s meanwhile), and a
+//     700 KB chunk: against a bare Node http server sending the same bytes
+//     from memory, and nginx sending them from disk (wrk, 1 thread, 16
+//     connections, 5 s each)
+// `npm run bench` then runs bench-mp4.ts (first MP4 against bare ffmpeg).
 // Run: node --import tsx scripts/bench.ts   (REDIS_URL defaults to 127.0.0.1:6379)
-import { readFile, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { deletePrefixAt } from '../src/redis/prefix.js';
 import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
-import { createStream, loadStream } from '../src/dvr/streams.js';
+import { loadRenditions } from '../src/dvr/renditions.js';
+import { createStream, loadStream, type StreamRecord } from '../src/dvr/streams.js';
+import { backgroundOf } from '../src/mp4/prebuild.js';
+import { remuxesStarted, runningFfmpegCount } from '../src/mp4/remux.js';
+import { deletePrefixAt } from '../src/redis/prefix.js';
 import { startService } from '../src/service.js';
 import { createCompany } from '../src/tenancy/companies.js';
-import { ensureFixtures, fixtures } from '../fixtures/make.js';
+import { bareNode, ensureLadder, hasWrk, ladderChunks, ladderDir, nginxStatic, percentile, ratio, wrk, WRK, type WrkResult } from './bench-refs.js';
 
 const CHUNK_MS = 2000;
 const HOURS = 4;
+const BURST = 200;
+const CREATORS = 50;
+const PER_CREATOR = 4;
+const BIG_CHUNK = 700 * 1024;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 function request(port: number, method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: Buffer }> {
@@ -33,126 +47,191 @@ function request(port: number, method: string, url: string, headers: Record<stri
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+/** Latencies (ms, sorted) of `loops` concurrent loops making `each` calls. */
+async function latencies(loops: number, each: number, call: (i: number) => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: loops }, async () => {
+    for (let k = 0; k < each; k++) {
+      const i = next++;
+      const t0 = performance.now();
+      await call(i);
+      times.push(performance.now() - t0);
+    }
+  }));
+  return times.sort((a, b) => a - b);
 }
 
-/** Requests per second with `concurrency` loops, bounded by count and time. */
-async function throughput(port: number, url: string, concurrency = 32, maxRequests = 40_000, maxMs = 5000): Promise<number> {
-  let done = 0;
-  const started = performance.now();
-  const loop = async () => {
-    while (done < maxRequests && performance.now() - started < maxMs) {
-      const res = await request(port, 'GET', url);
-      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return done / ((performance.now() - started) / 1000);
-}
+const fmt = (sorted: number[]) => `median ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`;
+const rate = (r: WrkResult) => `${r.rps.toFixed(0)} req/s (${(r.bytesPerSecond / 1e6).toFixed(0)} MB/s)`;
 
 async function main(): Promise<void> {
-  await ensureFixtures();
-  const realNow = Date.now();
-  let fakeNow = realNow - HOURS * 3600_000 - 120_000;
-  const clock = { now: () => fakeNow };
+  if (!(await hasWrk())) throw new Error('wrk is missing: run `bash scripts/ensure.sh --need-wrk` (apt-get install wrk)');
+  await ensureLadder();
+  const ladder = await Promise.all([0, 1, 2].map(ladderChunks));
+  const real = await Promise.all(ladder.map((chunks) => Promise.all(chunks.map((c) => readFile(path.join(ladderDir, c.uri))))));
+  let fakeNow = Date.now() - HOURS * 3600_000 - 60_000;
   const prefix = `bench${Date.now().toString(36)}`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-'));
   const config = loadConfig({
     ...process.env, REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379', KEY_PREFIX: prefix,
-    DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-')), LOG_LEVEL: 'error', PORT: '0',
-    // The stand-in chunks are not media: building MP4s of them would only fail.
-    MP4_PREBUILD: '0',
+    DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', PORT: '0',
   });
-  const service = await startService(config, { clock });
+  // The service's clock moves only as chunks are pushed, so windows stay put between measurements.
+  const service = await startService(config, { clock: { now: () => fakeNow } });
   const { ctx } = service;
+  const stops: Array<() => Promise<void>> = [];
   try {
     const company = await createCompany(ctx, 'bench');
-    const created = await createStream(ctx, company.client_id, { name: 'bench', dvr_duration: 14400 });
-    // Real chunks first so the probe learns the renditions; then small
-    // stand-ins: clip creation never reads media, only the index.
-    const real = await Promise.all([0, 1, 2].map((v) => readFile(path.join(fixtures.ladderDir, `stream_${v}_00000.ts`))));
     const standIn = Buffer.alloc(2048, 0x47);
-    const total = (HOURS * 3600_000) / CHUNK_MS + 30;
+    const push = async (stream: StreamRecord, i: number, bytes: (v: number) => Buffer, extinf = '#EXTINF:2.000,') => {
+      await Promise.all([0, 1, 2].map(async (v) => {
+        const name = `s${v}_${i}.ts`;
+        await ingestChunk(ctx, stream, name, bytes(v));
+        await ingestPlaylist(ctx, stream, `s${v}.m3u8`, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:${i}\n${extinf}\n${name}\n`);
+      }));
+    };
+    // Stream A: a 4 h window of stand-in chunks (clip creation and playlists
+    // read only the index), opened and closed by the real 60 s ladder.
+    const a = await createStream(ctx, company.client_id, { name: 'four hours', dvr_duration: HOURS * 3600 });
+    const total = (HOURS * 3600_000) / CHUNK_MS;
+    const n = real[0].length;
     process.stdout.write(`filling a ${HOURS} h DVR: ${total} chunks x 3 renditions ... `);
     const fillStart = performance.now();
+    let realFrom = 0;
     for (let i = 0; i < total; i++) {
-      const stream = (await loadStream(ctx, created.id))!;
-      for (let v = 0; v < 3; v++) {
-        const name = `s${v}_${i}.ts`;
-        await ingestChunk(ctx, stream, name, i < 2 ? real[v] : standIn);
-        await ingestPlaylist(ctx, stream, `s${v}.m3u8`,
-          `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:${i}\n#EXTINF:2.000,\n${name}\n`);
-      }
+      const tail = i - (total - n);
+      if (tail === 0) realFrom = fakeNow;
+      const bytes = (v: number) => (i < 2 ? real[v][i] : tail >= 0 ? real[v][tail] : standIn);
+      await push((await loadStream(ctx, a.id))!, i, bytes, tail >= 0 ? ladder[0][tail].extinf : undefined);
+      fakeNow += CHUNK_MS;
+    }
+    // Stream B: a 30 s window, its newest top chunk 700 KB.
+    const b = await createStream(ctx, company.client_id, { name: 'thirty seconds', dvr_duration: 30 });
+    const big = Buffer.alloc(BIG_CHUNK, 0x47);
+    for (let i = 0; i < 15; i++) {
+      await push((await loadStream(ctx, b.id))!, i, (v) => (i < 2 ? real[v][i] : i === 14 && v === 2 ? big : standIn));
       fakeNow += CHUNK_MS;
     }
     console.log(`${((performance.now() - fillStart) / 1000).toFixed(1)} s`);
-    fakeNow = Date.now();
-    clock.now = () => Date.now();
-    await new Promise((r) => setTimeout(r, 1500)); // let the probes finish
+    for (let tries = 0; tries < 100; tries++) {
+      const r = [...(await loadRenditions(ctx, a.id)), ...(await loadRenditions(ctx, b.id))];
+      if (r.length === 6 && r.every((x) => x.height)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     await service.app!.listen({ port: 0, host: '127.0.0.1' });
     const port = (service.app!.server.address() as { port: number }).port;
+    const base = `http://127.0.0.1:${port}`;
     const auth = { authorization: `apikey ${company.api_key}`, 'content-type': 'application/json' };
-    const clipUrl = `/streaming/streams/${created.id}/clip_recording`;
-    const nowS = () => Math.floor(Date.now() / 1000);
+    const clipUrl = `/streaming/streams/${a.id}/clip_recording`;
+    const from = Math.ceil(realFrom / 1000);
+    const made: Array<{ id: string; renditions: string[] }> = [];
+    const create = async (i: number) => {
+      const res = await request(port, 'PUT', clipUrl, auth, JSON.stringify({ duration: 4 + (i % 9), start: from + (i % 40) }));
+      if (res.status !== 200) throw new Error(`clip creation answered ${res.status}: ${res.body}`);
+      const clip = JSON.parse(res.body.toString());
+      if (clip.status !== 'ready') throw new Error(`a clip of the past is ${clip.status}`);
+      made.push(clip);
+    };
+    const health = async () => {
+      if ((await request(port, 'GET', '/healthz')).status !== 200) throw new Error('/healthz failed');
+    };
+    await latencies(1, 20, health);
+    let peakFfmpeg = 0;
+    const sampler = setInterval(() => (peakFfmpeg = Math.max(peakFfmpeg, runningFfmpegCount())), 20);
+    const remuxesBefore = remuxesStarted();
+    console.log(`\nclip creation, defaults (MP4 prebuild on, ${config.backgroundConcurrency} background task(s) at once on ${os.availableParallelism()} cores); reference: GET /healthz sent the same way`);
+    const burstRef = await latencies(1, BURST, health);
+    const burst = await latencies(1, BURST, create);
+    console.log(`  burst of ${BURST} ready clips, one after another: ${fmt(burst)}; /healthz ${fmt(burstRef)}; `
+      + `ratio median ${ratio(percentile(burst, 50), percentile(burstRef, 50))}, p99 ${ratio(percentile(burst, 99), percentile(burstRef, 99))} (target: median < 5 ms, p99 < 20 ms)`);
+    const concRef = await latencies(CREATORS, PER_CREATOR, health);
+    const conc = await latencies(CREATORS, PER_CREATOR, create);
+    console.log(`  ${CREATORS} concurrent creators x ${PER_CREATOR} clips: ${fmt(conc)}; /healthz ${fmt(concRef)}; `
+      + `ratio median ${ratio(percentile(conc, 50), percentile(concRef, 50))}, p99 ${ratio(percentile(conc, 99), percentile(concRef, 99))}`);
+    const drainStart = performance.now();
+    await Promise.race([backgroundOf(ctx).idle(), new Promise((r) => setTimeout(r, 300_000))]);
+    clearInterval(sampler);
+    const store = service.mp4.cache.store;
+    const present = (await Promise.all(made.map((c) => store.has(`${a.id}/${c.id}_${c.renditions.at(-1)}`)))).filter(Boolean).length;
+    console.log(`  prebuilds: ${remuxesStarted() - remuxesBefore} remuxes for ${made.length} clips, at most ${peakFfmpeg} ffmpeg at once, `
+      + `queue drained ${((performance.now() - drainStart) / 1000).toFixed(1)} s after the last creation; ${present} MP4s in the cache now (MP4_CACHE_BYTES bounds it)`);
 
-    async function creation(label: string, duration: number, count: number, startOf: (i: number) => number) {
-      const times: number[] = [];
-      let last: { hls_master: string; id: string } | undefined;
-      for (let i = 0; i < count; i++) {
-        const t0 = performance.now();
-        const res = await request(port, 'PUT', clipUrl, auth, JSON.stringify({ duration, start: startOf(i) }));
-        times.push(performance.now() - t0);
-        if (res.status !== 200) throw new Error(`clip creation answered ${res.status}: ${res.body}`);
-        last = JSON.parse(res.body.toString());
+    // What is served, fetched once, for the references to send the same bytes.
+    const clip60 = JSON.parse((await request(port, 'PUT', clipUrl, auth, JSON.stringify({ duration: 60, start: from }))).body.toString());
+    const owner = `${company.client_id}`;
+    const liveOf = (s: StreamRecord) => `/live/${owner}_${s.id}/${s.play_key}/media_3_720.m3u8`;
+    const urls: Record<string, string> = {
+      'clip.m3u8': new URL(clip60.hls_master).pathname.replace('master', 'media_3_720'),
+      'live30.m3u8': liveOf(b),
+      'live4h.m3u8': liveOf(a),
+    };
+    const live30 = (await request(port, 'GET', urls['live30.m3u8'])).body.toString();
+    const bigName = live30.trim().split('\n').at(-1)!;
+    urls['chunk.ts'] = urls['live30.m3u8'].replace('media_3_720.m3u8', bigName);
+    const files = await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-files-'));
+    await chmod(files, 0o755);
+    const sizes: Record<string, number> = {};
+    for (const [name, url] of Object.entries(urls)) {
+      const res = await request(port, 'GET', url);
+      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+      sizes[name] = res.body.length;
+      await writeFile(path.join(files, name), res.body);
+      await chmod(path.join(files, name), 0o644);
+    }
+    const types = Object.fromEntries(Object.keys(urls).map((n) => [n, n.endsWith('.ts') ? 'video/mp2t' : 'application/vnd.apple.mpegurl']));
+    const bare = await bareNode(files, types);
+    stops.push(bare.stop);
+    const edge = await nginxStatic(files);
+    stops.push(edge.stop);
+    stops.push(() => rm(files, { recursive: true, force: true }));
+
+    // While the live playlists are measured, a chunk arrives every 2 s on both streams.
+    let ticks = 0;
+    const ticker = async (during: () => Promise<WrkResult>) => {
+      let stop = false;
+      const loop = (async () => {
+        for (let i = 0; !stop && i < 100; i++) {
+          await new Promise((r) => setTimeout(r, CHUNK_MS));
+          if (stop) break;
+          fakeNow += CHUNK_MS;
+          for (const s of [a, b]) await push((await loadStream(ctx, s.id))!, 100_000 + ticks, () => standIn);
+          ticks++;
+        }
+      })();
+      try {
+        return await during();
+      } finally {
+        stop = true;
+        await loop;
       }
-      times.sort((a, b) => a - b);
-      console.log(`${label}: min ${times[0].toFixed(2)} ms, median ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms over ${count} (targets for 60 s: median < 5, p99 < 20)`);
-      return last!;
-    }
-
-    await creation('warm-up', 60, 20, (i) => nowS() - 3000 + i);
-    const clip60 = await creation('create 60 s clip', 60, 300, (i) => nowS() - 3000 + (i % 600));
-    await creation('create 4 h clip ', 14400 - 200, 30, () => nowS() - 14400 + 100);
-
-    // What 100 clips add: their own records, plus what they add to the
-    // stream's span and clip lists (MEMORY USAGE, exact), and the server's
-    // used_memory delta for comparison (noisy: allocator, other keys).
-    const streamKeys = [ctx.keys.stream.spans(created.id), ctx.keys.stream.clips(created.id)];
-    const usage = async (keys: string[]) =>
-      (await Promise.all(keys.map((k) => ctx.redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0') as Promise<number | null>)))
-        .reduce<number>((sum, n) => sum + (n ?? 0), 0);
-    const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await ctx.redis.info('memory'))![1]);
-    const [streamBefore, serverBefore] = [await usage(streamKeys), await usedMemory()];
-    const base = nowS() - 2000;
-    const made: string[] = [];
-    for (let i = 0; i < 100; i++) {
-      const res = await request(port, 'PUT', clipUrl, auth, JSON.stringify({ duration: 60, start: base + (i % 10) }));
-      if (res.status !== 200) throw new Error(`clip creation answered ${res.status}`);
-      made.push(ctx.keys.stream.clip(created.id, JSON.parse(res.body.toString()).id));
-    }
-    const added = (await usage(made)) + (await usage(streamKeys)) - streamBefore;
-    const serverAdded = (await usedMemory()) - serverBefore;
-    console.log(`100 overlapping 60 s clips added ${(added / 1024).toFixed(0)} KiB to Redis (${(added / 100).toFixed(0)} B per clip; target < 1 MiB in all); used_memory moved by ${(serverAdded / 1024).toFixed(0)} KiB`);
-
-    const owner = new URL(clip60.hls_master).pathname.split('/')[2];
-    const master = `/rec/${owner}/rec_${clip60.id}_master.m3u8`;
-    const media = `/rec/${owner}/rec_${clip60.id}_media_1_240.m3u8`;
-    const chunkName = (await request(port, 'GET', media)).body.toString().split('\n').find((l) => l.endsWith('.ts'))!;
-    const chunk = `/rec/${owner}/${chunkName}`;
-    const reference = await throughput(port, '/healthz');
-    const rows: Array<[string, number]> = [
-      ['master playlist', await throughput(port, master)],
-      ['media playlist', await throughput(port, media)],
-      ['chunk (2 KiB)', await throughput(port, chunk)],
+    };
+    console.log(`\nserving (wrk, 1 thread, ${WRK.connections} connections, ${WRK.seconds} s each); references: bare Node http from memory, nginx from disk (sendfile, 1 worker)`);
+    const rows: Array<[string, string, boolean]> = [
+      [`700 KB chunk (${sizes['chunk.ts']} B)`, 'chunk.ts', false],
+      [`ready clip media playlist (60 s, ${sizes['clip.m3u8']} B)`, 'clip.m3u8', false],
+      [`live playlist, 30 s window (${sizes['live30.m3u8']} B)`, 'live30.m3u8', true],
+      [`live playlist, 4 h window (${sizes['live4h.m3u8']} B)`, 'live4h.m3u8', true],
     ];
-    console.log(`reference /healthz: ${reference.toFixed(0)} req/s`);
-    for (const [label, rps] of rows) console.log(`${label}: ${rps.toFixed(0)} req/s (${(rps / reference).toFixed(2)}x the reference)`);
+    const served: Record<string, WrkResult> = {};
+    for (const [label, name, live] of rows) {
+      const ours = live ? await ticker(() => wrk(`${base}${urls[name]}`)) : await wrk(`${base}${urls[name]}`);
+      served[name] = ours;
+      const node = await wrk(bare.url(name));
+      const nginx = await wrk(edge.url(name));
+      console.log(`  ${label}: service ${rate(ours)} = ${ratio(ours.rps, node.rps)} bare node (${rate(node)}), ${ratio(ours.rps, nginx.rps)} nginx (${rate(nginx)})`);
+    }
+    const zipped = await ticker(() => wrk(`${base}${urls['live4h.m3u8']}`, { 'accept-encoding': 'gzip' }));
+    console.log(`  live playlist, 4 h window, gzip: service ${rate(zipped)}`);
+    console.log(`  4 h window against 30 s window, same run: ${ratio(served['live4h.m3u8'].rps, served['live30.m3u8'].rps)} (target >= 0.8x); `
+      + `${ticks} chunks arrived meanwhile; targets: chunk >= 0.5x bare node, ready playlist >= 0.7x bare node`);
   } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await service.close();
     await deletePrefixAt(config.redisUrl, prefix);
     agent.destroy();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

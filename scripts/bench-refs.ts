@@ -1,0 +1,168 @@
+// References of the benchmarks, measured in the same run as the service:
+// a bare Node http server sending the same bytes from memory, and nginx
+// sending them from disk (sendfile), both on 127.0.0.1 and one process like
+// the service under test; and wrk, the load generator. Every run is bounded
+// in time (wrk -d) and every child is stopped by its own pid.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+
+export interface WrkResult {
+  rps: number;
+  bytesPerSecond: number;
+}
+
+export const WRK = { connections: 16, seconds: 5 };
+
+export async function hasWrk(): Promise<boolean> {
+  return run('wrk', ['--version']).then(() => true, (err: { stdout?: string }) => Boolean(err.stdout?.includes('wrk')));
+}
+
+function parseSize(n: string, unit: string): number {
+  return Number(n) * ({ B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[unit] ?? 1);
+}
+
+/** wrk, one thread (the other core serves), WRK.connections keep-alive connections, WRK.seconds. */
+export async function wrk(url: string, headers: Record<string, string> = {}): Promise<WrkResult> {
+  const args = ['-t1', `-c${WRK.connections}`, `-d${WRK.seconds}s`, '--timeout', '5s'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  const { stdout } = await run('wrk', [...args, url], { timeout: (WRK.seconds + 20) * 1000 });
+  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  if (bad) throw new Error(`${url}: ${bad[1]} answers were not 2xx/3xx`);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(stdout);
+  if (!rps || !transfer) throw new Error(`wrk printed no rate for ${url}:\n${stdout}`);
+  return { rps: Number(rps[1]), bytesPerSecond: parseSize(transfer[1], transfer[2]) };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}`);
+    await sleep(50);
+  }
+}
+
+export interface Reference {
+  url(name: string): string;
+  stop(): Promise<void>;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/** The files' bytes, served by name from memory by a bare Node http server in a process of its own. */
+export async function bareNode(dir: string, files: Record<string, string>): Promise<Reference> {
+  const port = await freePort();
+  const code = `
+const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+const types = ${JSON.stringify(files)};
+const bodies = new Map(Object.keys(types).map((n) => ['/' + n, fs.readFileSync(path.join(${JSON.stringify(dir)}, n))]));
+http.createServer((req, res) => {
+  const body = bodies.get(req.url);
+  if (!body) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': types[req.url.slice(1)], 'content-length': body.length });
+  res.end(body);
+}).listen(${port}, '127.0.0.1');`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  await waitForPort(port, child, 'the bare node server');
+  return { url: (name) => `http://127.0.0.1:${port}/${name}`, stop: () => stopChild(child) };
+}
+
+/** nginx serving the folder from disk with sendfile, one worker, in a prefix of its own. */
+export async function nginxStatic(dir: string): Promise<Reference> {
+  const port = await freePort();
+  const prefix = await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-nginx-'));
+  await chmod(prefix, 0o755);
+  await mkdir(path.join(prefix, 'tmp'), { recursive: true });
+  const conf = path.join(prefix, 'nginx.conf');
+  await writeFile(conf, `daemon off;
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+  client_body_temp_path ${prefix}/tmp/body; proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fcgi; uwsgi_temp_path ${prefix}/tmp/uwsgi; scgi_temp_path ${prefix}/tmp/scgi;
+  server { listen 127.0.0.1:${port}; root ${dir}; }
+}
+`);
+  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: 'ignore' });
+  try {
+    await waitForPort(port, child, 'nginx');
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${await readFile(path.join(prefix, 'error.log'), 'utf8').catch(() => '')}`);
+  }
+  return {
+    url: (name) => `http://127.0.0.1:${port}/${name}`,
+    stop: async () => {
+      await stopChild(child);
+      await rm(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+/** A real 60 s three-rendition ladder (2 s chunks), encoded once into the temp folder and reused. */
+export const LADDER_SECONDS = 60;
+export const ladderDir = path.join(os.tmpdir(), `dvr-bench-ladder-${LADDER_SECONDS}s`);
+
+export async function ensureLadder(): Promise<void> {
+  if (existsSync(path.join(ladderDir, 'master.m3u8'))) return;
+  const { demoEncoderArgs } = await import('../src/demo/encoder.js');
+  const tmp = `${ladderDir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  process.stdout.write(`encoding a ${LADDER_SECONDS} s ladder into ${ladderDir} ... `);
+  await run('ffmpeg', demoEncoderArgs(`${tmp}/`, { hlsTime: 2, durationSec: LADDER_SECONDS, overlay: false, vod: true }));
+  const { rename } = await import('node:fs/promises');
+  await rename(tmp, ladderDir);
+  console.log('done');
+}
+
+/** The chunks of one of the ladder's media playlists. */
+export async function ladderChunks(rendition: number): Promise<{ uri: string; extinf: string }[]> {
+  const lines = (await readFile(path.join(ladderDir, `stream_${rendition}.m3u8`), 'utf8')).split('\n').map((l) => l.trim());
+  return lines.flatMap((l, i) => (l.startsWith('#EXTINF:') ? [{ extinf: l, uri: lines[i + 1] }] : []));
+}
