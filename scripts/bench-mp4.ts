@@ -7,8 +7,7 @@
 // A 60 s ladder (2 s chunks) is encoded once into the temp folder and reused.
 // Run: node --import tsx scripts/bench-mp4.ts   (REDIS_URL defaults to 127.0.0.1:6379)
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,18 +15,18 @@ import { promisify } from 'node:util';
 import { loadClip } from '../src/clips/records.js';
 import { loadConfig } from '../src/config.js';
 import { deletePrefixAt } from '../src/redis/prefix.js';
-import { demoEncoderArgs } from '../src/demo/encoder.js';
 import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
 import { loadRenditions } from '../src/dvr/renditions.js';
 import { createStream, loadStream } from '../src/dvr/streams.js';
 import { startService } from '../src/service.js';
 import { clipTsStream } from '../src/mp4/remux.js';
+import { backgroundOf } from '../src/mp4/prebuild.js';
 import { createCompany } from '../src/tenancy/companies.js';
 import { curlLoad, hasCurl, LOAD, workerLoad } from './bench-mp4-load.js';
+import { ensureLadder, LADDER_SECONDS, ladderChunks, ladderDir } from './bench-refs.js';
 
 const run = promisify(execFile);
-const SECONDS = 60;
-const ladderDir = path.join(os.tmpdir(), `dvr-bench-ladder-${SECONDS}s`);
+const SECONDS = LADDER_SECONDS;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 interface Timed { status: number; bytes: number; ttfbMs: number; totalMs: number }
@@ -49,22 +48,6 @@ function timedGet(port: number, url: string, headers: Record<string, string> = {
   });
 }
 
-async function makeLadder(): Promise<void> {
-  if (existsSync(path.join(ladderDir, 'master.m3u8'))) return;
-  const tmp = `${ladderDir}.tmp`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  process.stdout.write(`encoding a ${SECONDS} s ladder into ${ladderDir} ... `);
-  await run('ffmpeg', demoEncoderArgs(`${tmp}/`, { hlsTime: 2, durationSec: SECONDS, overlay: false, vod: true }));
-  await rename(tmp, ladderDir);
-  console.log('done');
-}
-
-function chunkList(playlist: string): { uri: string; extinf: string }[] {
-  const lines = playlist.split('\n').map((l) => l.trim());
-  return lines.flatMap((l, i) => (l.startsWith('#EXTINF:') ? [{ extinf: l, uri: lines[i + 1] }] : []));
-}
-
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const RUNS = 3;
 
@@ -80,15 +63,15 @@ async function repeat<T>(times: number, f: () => Promise<T>): Promise<T[]> {
 }
 
 async function main(): Promise<void> {
-  await makeLadder();
-  const renditions = await Promise.all([0, 1, 2].map(async (v) => chunkList(await readFile(path.join(ladderDir, `stream_${v}.m3u8`), 'utf8'))));
+  await ensureLadder();
+  const renditions = await Promise.all([0, 1, 2].map(ladderChunks));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-mp4-'));
   let fakeNow = Math.floor(Date.now() / 1000) * 1000 - SECONDS * 1000 - 10_000;
   const t0 = fakeNow;
   const prefix = `benchmp4${Date.now().toString(36)}`;
   const config = loadConfig({
     ...process.env, REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379', KEY_PREFIX: prefix,
-    DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', PORT: '0', MP4_PREBUILD: '0', DEMO: '0',
+    DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', PORT: '0', DEMO: '0',
   });
   const service = await startService(config, { clock: { now: () => fakeNow } });
   const { ctx } = service;
@@ -113,18 +96,11 @@ async function main(): Promise<void> {
     await service.app!.listen({ port: 0, host: '127.0.0.1' });
     const port = (service.app!.server.address() as { port: number }).port;
     // Clips of the same 30 chunks (their edges snap out to chunk bounds), each
-    // with its own MP4, so each first request is a cold remux.
+    // with its own MP4, so each first request is a cold remux. Defaults: each
+    // clip also queues its prebuild, which waits for a quiet moment; the
+    // request right after the creation builds it first, and the queued
+    // prebuild then finds the file.
     const windows = [[0, SECONDS], [1, SECONDS - 1], [0, SECONDS - 1]];
-    const clips: string[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const res = await service.app!.inject({
-        method: 'PUT', url: `/streaming/streams/${created.id}/clip_recording`,
-        headers: { authorization: `apikey ${company.api_key}` }, payload: { start: t0 / 1000 + windows[i][0], duration: windows[i][1] },
-      });
-      const clip = res.json() as { id: string; mp4_master: string; status: string };
-      if (clip.status !== 'ready') throw new Error(`the clip is ${clip.status}, not ready: ${res.body}`);
-      clips.push(clip.id);
-    }
     const urlOf = (id: string) => `/rec/${company.client_id}_${created.id}/rec_${id}_master.mp4`;
 
     // The floor: the same chunks of the top rendition, one local file, one ffmpeg -c copy.
@@ -138,6 +114,20 @@ async function main(): Promise<void> {
         path.join(dataDir, 'floor.mp4')]);
       return performance.now() - began;
     }));
+
+    const clips: string[] = [];
+    const firsts: Timed[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const res = await service.app!.inject({
+        method: 'PUT', url: `/streaming/streams/${created.id}/clip_recording`,
+        headers: { authorization: `apikey ${company.api_key}` }, payload: { start: t0 / 1000 + windows[i][0], duration: windows[i][1] },
+      });
+      const clip = res.json() as { id: string; mp4_master: string; status: string };
+      if (clip.status !== 'ready') throw new Error(`the clip is ${clip.status}, not ready: ${res.body}`);
+      clips.push(clip.id);
+      firsts.push(await timedGet(port, urlOf(clip.id)));
+    }
+    await backgroundOf(ctx).idle();
     // Part of the first request's cost: the chunks' bytes out of Redis, one HGET at a time.
     const record = (await loadClip(ctx, created.id, clips[0]))!;
     const redisRead = median(await repeat(RUNS, async () => {
@@ -146,8 +136,6 @@ async function main(): Promise<void> {
       return performance.now() - began;
     }));
 
-    const firsts: Timed[] = [];
-    for (const id of clips) firsts.push(await timedGet(port, urlOf(id)));
     const cached = await repeat(RUNS, () => timedGet(port, urlOf(clips[0])));
     if ([...firsts, ...cached].some((r) => r.status !== 200)) throw new Error('an MP4 request did not answer 200');
     const first = { ttfbMs: median(firsts.map((r) => r.ttfbMs)), totalMs: median(firsts.map((r) => r.totalMs)), bytes: firsts[0].bytes };

@@ -68,8 +68,11 @@ function sendChunk(request: FastifyRequest, reply: FastifyReply, chunkId: string
   if (!bytes) return notFound(reply);
   const etag = `"${chunkId}"`;
   reply.header('cache-control', cacheControl).header('etag', etag).header('last-modified', CHUNK_LAST_MODIFIED);
-  // Any date works for an immutable chunk: there is only one version of it.
-  if (fresh(request, etag, request.headers['if-modified-since'] ? CHUNK_LAST_MODIFIED : null)) return reply.status(304).send();
+  // Any date works for an immutable chunk: there is only one version of it
+  // (and another process may have sent another Last-Modified for it).
+  const inm = request.headers['if-none-match'];
+  const current = inm !== undefined ? matchesEtag(inm, etag) : Number.isFinite(Date.parse(request.headers['if-modified-since'] ?? ''));
+  if (current) return reply.status(304).send();
   return reply.header('content-type', 'video/mp2t').send(bytes);
 }
 
