@@ -196,7 +196,8 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, CHUNK_MS));
           if (stop) break;
           fakeNow += CHUNK_MS;
-          for (const s of [a, b]) await push((await loadStream(ctx, s.id))!, 100_000 + ticks, () => standIn);
+          await push((await loadStream(ctx, a.id))!, total + ticks, () => standIn);
+          await push((await loadStream(ctx, b.id))!, 15 + ticks, () => standIn);
           ticks++;
         }
       })();
