@@ -84,12 +84,21 @@ async function main(): Promise<void> {
   try {
     const company = await createCompany(ctx, 'bench');
     const standIn = Buffer.alloc(2048, 0x47);
-    const push = async (stream: StreamRecord, i: number, bytes: (v: number) => Buffer, extinf = '#EXTINF:2.000,') => {
-      await Promise.all([0, 1, 2].map(async (v) => {
-        const name = `s${v}_${i}.ts`;
-        await ingestChunk(ctx, stream, name, bytes(v));
-        await ingestPlaylist(ctx, stream, `s${v}.m3u8`, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:${i}\n${extinf}\n${name}\n`);
-      }));
+    /**
+     * Pushes chunks first..first+count-1 of every rendition, `bytes(v, i)`
+     * each, 2 s apart from the clock's time, as an encoder would in one
+     * go: the uploads together, then one playlist per rendition listing
+     * them (with program date times), which commits them.
+     */
+    const pushBatch = async (stream: StreamRecord, first: number, count: number, bytes: (v: number, i: number) => Buffer) => {
+      const startAt = fakeNow;
+      const indices = Array.from({ length: count }, (_, k) => first + k);
+      await Promise.all([0, 1, 2].flatMap((v) => indices.map((i) => ingestChunk(ctx, stream, `s${v}_${i}.ts`, bytes(v, i)))));
+      fakeNow = startAt + count * CHUNK_MS;
+      await Promise.all([0, 1, 2].map((v) => ingestPlaylist(ctx, stream, `s${v}.m3u8`, [
+        '#EXTM3U', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${first}`,
+        ...indices.flatMap((i, k) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(startAt + k * CHUNK_MS).toISOString()}`, '#EXTINF:2.000,', `s${v}_${i}.ts`]),
+      ].join('\n') + '\n')));
     };
     // Stream A: a 4 h window of stand-in chunks (clip creation and playlists
     // read only the index), opened and closed by the real 60 s ladder.
@@ -98,21 +107,14 @@ async function main(): Promise<void> {
     const n = real[0].length;
     process.stdout.write(`filling a ${HOURS} h DVR: ${total} chunks x 3 renditions ... `);
     const fillStart = performance.now();
-    let realFrom = 0;
-    for (let i = 0; i < total; i++) {
-      const tail = i - (total - n);
-      if (tail === 0) realFrom = fakeNow;
-      const bytes = (v: number) => (i < 2 ? real[v][i] : tail >= 0 ? real[v][tail] : standIn);
-      await push((await loadStream(ctx, a.id))!, i, bytes, tail >= 0 ? ladder[0][tail].extinf : undefined);
-      fakeNow += CHUNK_MS;
-    }
+    const realFrom = fakeNow + (total - n) * CHUNK_MS;
+    const aBytes = (v: number, i: number) => (i < 2 ? real[v][i] : i >= total - n ? real[v][i - (total - n)] : standIn);
+    for (let i = 0; i < total; i += 10) await pushBatch((await loadStream(ctx, a.id))!, i, Math.min(10, total - i), aBytes);
     // Stream B: a 30 s window, its newest top chunk 700 KB.
     const b = await createStream(ctx, company.client_id, { name: 'thirty seconds', dvr_duration: 30 });
     const big = Buffer.alloc(BIG_CHUNK, 0x47);
-    for (let i = 0; i < 15; i++) {
-      await push((await loadStream(ctx, b.id))!, i, (v) => (i < 2 ? real[v][i] : i === 14 && v === 2 ? big : standIn));
-      fakeNow += CHUNK_MS;
-    }
+    await pushBatch((await loadStream(ctx, b.id))!, 0, 10, (v, i) => (i < 2 ? real[v][i] : standIn));
+    await pushBatch((await loadStream(ctx, b.id))!, 10, 5, (v, i) => (i === 14 && v === 2 ? big : standIn));
     console.log(`${((performance.now() - fillStart) / 1000).toFixed(1)} s`);
     for (let tries = 0; tries < 100; tries++) {
       const r = [...(await loadRenditions(ctx, a.id)), ...(await loadRenditions(ctx, b.id))];
@@ -195,9 +197,10 @@ async function main(): Promise<void> {
         for (let i = 0; !stop && i < 100; i++) {
           await new Promise((r) => setTimeout(r, CHUNK_MS));
           if (stop) break;
-          fakeNow += CHUNK_MS;
-          await push((await loadStream(ctx, a.id))!, total + ticks, () => standIn);
-          await push((await loadStream(ctx, b.id))!, 15 + ticks, () => standIn);
+          const at = fakeNow;
+          await pushBatch((await loadStream(ctx, a.id))!, total + ticks, 1, () => standIn);
+          fakeNow = at;
+          await pushBatch((await loadStream(ctx, b.id))!, 15 + ticks, 1, () => standIn);
           ticks++;
         }
       })();
