@@ -1,11 +1,13 @@
 // Serving a chunk means reading its bytes and the record that grants access
 // to it (a clip, or the stream for live): one round trip, since both keys
 // share the stream's hash slot. The bytes come from the process's chunk
-// cache (chunk-cache.ts) when it has them; the grant, and whether Redis still
-// holds the chunk, are read every time, so an expired or deleted clip, or a
-// chunk the DVR let go of, stops serving at once.
+// cache (chunk-cache.ts) when it has them; then a live chunk's grant and
+// whether Redis still holds it are read every time (a chunk the DVR let go
+// of stops serving at once), a clip's grant once per GRANT_MEMO_MS
+// (grant-memo.ts; callers check its expiration on every request).
 import type { Context } from '../context.js';
 import { chunkCacheOf } from './chunk-cache.js';
+import { grantMemoOf } from './grant-memo.js';
 
 export async function readChunkWith(
   ctx: Context, streamId: number, chunkId: string, grantKey: string, fields: string[],
@@ -15,8 +17,15 @@ export async function readChunkWith(
   const chunkKey = ctx.keys.stream.chunk(streamId, chunkId);
   const cached = cache.get(key) ?? cache.inFlight(key);
   if (cached) {
-    // Served exactly when Redis still holds the chunk (a chunk that left the
-    // DVR window and no clip needs is gone): EXISTS costs no bytes.
+    // A clip holds its chunks until it expires: while its grant stands, Redis
+    // holds the chunk, and the grant is asked once per GRANT_MEMO_MS.
+    const memo = grantMemoOf(ctx);
+    const memoKey = `${grantKey}|${fields.join(',')}`;
+    const isClip = grantKey !== ctx.keys.stream.meta(streamId);
+    const known = isClip ? memo.get<(string | null)[]>(memoKey) : undefined;
+    if (known) return { grant: known, bytes: await cached };
+    // Live: served exactly when Redis still holds the chunk (a chunk that
+    // left the DVR window is gone): EXISTS costs no bytes.
     const [[, grant], [, exists]] = (await ctx.redis.pipeline().hmget(grantKey, ...fields).exists(chunkKey).exec()) as [
       [null, (string | null)[]], [null, number],
     ];
@@ -24,6 +33,7 @@ export async function readChunkWith(
       cache.delete(key);
       return { grant, bytes: null };
     }
+    if (isClip) memo.set(memoKey, grant);
     return { grant, bytes: await cached };
   }
   const read = ctx.redis

@@ -1,9 +1,10 @@
 // Serving a clip as HLS. A ready clip's playlists never change, so each is
 // built (and gzipped) once per process and kept within PLAYLIST_CACHE_BYTES;
 // a request then costs one EXISTS (the clip may have been deleted through
-// another process).
+// another process), at most once per GRANT_MEMO_MS (dvr/grant-memo.ts).
 import type { Context } from '../context.js';
 import { readChunkWith } from '../dvr/chunk-read.js';
+import { grantMemoOf } from '../dvr/grant-memo.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import { loadClip, resolveRenditions, type ClipRecord } from '../clips/records.js';
@@ -38,9 +39,7 @@ export class ClipHls {
     if (cached !== undefined) {
       const expiration = cached.meta.expiration ?? 0;
       const alive = expiration * 1000 > this.ctx.clock.now();
-      if (alive && (await this.ctx.redis.exists(this.ctx.keys.stream.clip(streamId, clipId))) === 1) {
-        return { built: cached.built, final: true, expiration };
-      }
+      if (alive && (await this.stillThere(streamId, clipId))) return { built: cached.built, final: true, expiration };
       this.cache.delete(key);
       return null;
     }
@@ -53,6 +52,16 @@ export class ClipHls {
     const built = preparePlaylist(text, this.ctx.clock.now());
     if (final) this.cache.set(key, built, { expiration: clip.expiration });
     return { built, final, expiration: clip.expiration };
+  }
+
+  /** Whether the clip was not deleted (through any process), asked once per GRANT_MEMO_MS. */
+  private async stillThere(streamId: number, clipId: string): Promise<boolean> {
+    const key = this.ctx.keys.stream.clip(streamId, clipId);
+    const memo = grantMemoOf(this.ctx);
+    if (memo.get<boolean>(`exists|${key}`)) return true;
+    const there = (await this.ctx.redis.exists(key)) === 1;
+    if (there) memo.set(`exists|${key}`, true);
+    return there;
   }
 
   /** The chunk's bytes, if the clip is alive and belongs to this company. */

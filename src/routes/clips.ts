@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { createClip, deleteClip, listClips } from '../clips/clips.js';
+import { forgetGrants } from '../dvr/grant-memo.js';
 import { loadClip, viewClip } from '../clips/records.js';
 import { apiKeyAuth, ownStream } from './auth.js';
 import { ErrorBody, errorResponses, Clip, ClipCreate, ClipParams, StreamIdParams, type ClipCreateBody } from './schemas.js';
@@ -54,7 +55,10 @@ export async function clipRoutes(app: FastifyInstance, { ctx, queues }: { ctx: C
   app.delete<WithClipId>(`${path}/:clip_id`, {
     schema: { tags, params: ClipParams, response: errorResponses },
   }, async (request, reply) => {
-    await deleteClip(ctx, await ownClip(request.clientId, request.params));
+    const clip = await ownClip(request.clientId, request.params);
+    await deleteClip(ctx, clip);
+    // Its playback URLs answer 404 at once in this process (others: within GRANT_MEMO_MS).
+    forgetGrants(ctx, clip.stream_id, clip.id);
     return reply.status(204).send();
   });
 }

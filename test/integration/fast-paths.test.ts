@@ -4,6 +4,8 @@
 // once per change, gzip and 304s.
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteClip } from '../../src/clips/clips.js';
+import { loadClip } from '../../src/clips/records.js';
 import { chunkCacheOf } from '../../src/dvr/chunk-cache.js';
 import { loadStream, type StreamView } from '../../src/dvr/streams.js';
 import { buildLiveMedia } from '../../src/hls/live-hls.js';
@@ -189,4 +191,19 @@ describe('chunks and playlists from memory', () => {
     expect((await h.api('DELETE', `/streaming/streams/${stream.id}/clip_recording/${clip.id}`)).statusCode).toBe(204);
     expect((await h.get(clip.hls_master, { 'if-none-match': String(ready.headers.etag) })).statusCode).toBe(404);
   });
+
+  it('a clip deleted through another process stops playing here within a second or so', async () => {
+    const clip = (await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { duration: 4, start: nowS(h) - 12 })).json();
+    const mediaUrl = clip.hls_master.replace('master', 'media_1_240');
+    const text = (await h.get(mediaUrl)).body;
+    const chunk = new URL(chunkLines(text)[0], mediaUrl).href;
+    expect((await h.get(chunk)).statusCode).toBe(200);
+    expect((await h.get(chunk)).statusCode).toBe(200);
+    // As another process would: straight in Redis, not through this one's route.
+    await deleteClip(h.ctx, (await loadClip(h.ctx, stream.id, clip.id))!);
+    for (const url of [mediaUrl, chunk]) {
+      await waitFor(async () => (await h.get(url)).statusCode === 404, `${url} to answer 404`, 5000, 50);
+    }
+  });
 });
+
