@@ -15,7 +15,8 @@ import { loadConfig } from '../../src/config.js';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { deletePrefixAt } from '../../src/redis/prefix.js';
 import { startService, type Service } from '../../src/service.js';
-import { createCompany } from '../../src/tenancy/companies.js';
+import { createApiKey, createCompany, hashApiKey } from '../../src/tenancy/companies.js';
+import { fixtureChunkBytes, ladder, livePlaylist } from '../helpers/harness.js';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SHOTS = path.resolve('.tmp/screenshots');
@@ -201,7 +202,60 @@ async function flow(name: string, viewport: { width: number; height: number }): 
   }
 }
 
+/** A stream fed a few fixture chunks, then nothing: it goes offline with a DVR. */
+async function shortLivedStream(): Promise<{ id: number; name: string }> {
+  const created = await api('POST', '/streaming/streams', { name: 'Side stage' });
+  const push = (file: string, body: Buffer | string) => fetch(`${created.body.push_url}${file}`, { method: 'PUT', body: typeof body === 'string' ? body : new Uint8Array(body) });
+  for (let i = 0; i < 4; i++) {
+    for (const v of [0, 1, 2]) {
+      await push(ladder()[v][i].file, fixtureChunkBytes(v, i));
+      await push(`stream_${v}.m3u8`, livePlaylist(v, i));
+    }
+  }
+  return created.body;
+}
+
+async function badInput(): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  let step = 0;
+  const shot = (what: string) => page.screenshot({ path: path.join(SHOTS, `bad-${String(++step).padStart(2, '0')}-${what}.png`) });
+  // A key of its own, so revoking it leaves the other tests alone.
+  const key = await createApiKey(service.ctx, (await api('GET', `/streaming/streams/${streamId}`)).body.client_id);
+  try {
+    const noDvr = (await api('POST', '/streaming/streams', { name: 'No DVR', dvr_enabled: false })).body;
+    const side = await shortLivedStream();
+    await page.goto(`${base}/studio`);
+    await page.fill('#api-key', key);
+    await page.keyboard.press('Enter');
+    await page.locator('#main').waitFor();
+
+    await page.selectOption('#stream-select', String(noDvr.id));
+    await expect.poll(() => page.textContent('#range')).toMatch(/DVR is disabled/);
+    expect(await page.isDisabled('#make-clip')).toBe(true);
+    expect(await page.isDisabled('#last-30')).toBe(true);
+    await shot('dvr-disabled');
+
+    // A stream that stopped: offline, and what its DVR holds can still be clipped.
+    await page.selectOption('#stream-select', String(side.id));
+    await expect.poll(() => page.textContent('#stream-state'), { timeout: 20_000 }).toBe('Offline');
+    await page.click('#last-30');
+    await expect.poll(() => page.textContent('#notice')).toMatch(/Clip made|DVR/);
+    await shot('offline');
+
+    // The key is revoked while the page is open: it says so and asks again.
+    await service.ctx.redis.hdel(service.ctx.keys.apiKeys, hashApiKey(key));
+    await page.locator('#sign-in').waitFor({ timeout: 15_000 });
+    expect(await page.textContent('#notice')).toMatch(/refused: it is wrong or has been revoked/);
+    expect(await page.evaluate(() => sessionStorage.getItem('studio.apiKey'))).toBeNull();
+    await shot('revoked');
+  } finally {
+    await context.close();
+  }
+}
+
 describe('the clip studio in Chromium', () => {
+  it('bad input: DVR disabled, a stream gone offline, a key revoked while the page is open', () => badInput(), 120_000);
   it('desktop: sign in, mark, clip, watch it become ready, play, copy, download, delete', () => flow('desktop', { width: 1280, height: 800 }), 240_000);
   it('phone 390x844: the same', () => flow('phone', { width: 390, height: 844 }), 240_000);
 });

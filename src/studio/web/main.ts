@@ -22,6 +22,7 @@ let sel: Selection = { in: null, out: null };
 let previewUntil: number | null = null;
 /** A scrub made before the player knew its wall clock: applied once it does. */
 let scrubbedTo: number | null = null;
+let playerFailed = false;
 let polls: number[] = [];
 
 const player = new Player($<HTMLVideoElement>('live-video'));
@@ -142,6 +143,7 @@ function selectStream(id: number): void {
   $('clip-list').replaceChildren();
   fillStreams();
   showStream(stream, null);
+  playerFailed = false;
   player.load(stream.hls_url, { live: true });
   void player.video.play().catch(() => undefined);
   void refreshStoryboard();
@@ -170,8 +172,12 @@ function showStream(stream: Stream, before: Stream | null): void {
   if (before?.live && !stream.live) notify('The stream went offline. What the DVR holds can still be clipped.', 'info');
   if (before && !before.live && stream.live) {
     notify('The stream is live again.', 'info');
-    player.load(stream.hls_url, { live: true });
-    void player.video.play().catch(() => undefined);
+    // Only a player that gave up starts again; a running one catches up by itself.
+    if (playerFailed) {
+      playerFailed = false;
+      player.load(stream.hls_url, { live: true });
+      void player.video.play().catch(() => undefined);
+    }
   }
   renderSelection();
 }
@@ -339,7 +345,10 @@ timeline.onSeek = (t) => {
   scrubbedTo = player.seekWall(t) ? null : t;
   timeline.setPlayhead(t);
 };
-player.onError = (message) => notify(current && !current.live ? `${message} (the stream is offline)` : message);
+player.onError = (message) => {
+  playerFailed = true;
+  notify(current && !current.live ? `${message} (the stream is offline)` : message);
+};
 clipPlayer.onError = (message) => notify(message);
 player.video.addEventListener('timeupdate', () => {
   if (scrubbedTo !== null && player.seekWall(scrubbedTo)) scrubbedTo = null;
