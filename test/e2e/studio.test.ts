@@ -230,6 +230,19 @@ async function badInput(): Promise<void> {
     await page.keyboard.press('Enter');
     await page.locator('#main').waitFor();
 
+    // Preview plays In to Out and stops there (on the first stream, live).
+    await page.locator('[data-part=playhead]').waitFor({ timeout: 30_000 });
+    await page.focus('#scrubber');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('i');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('o');
+    await page.click('#preview');
+    await expect.poll(() => page.textContent('#notice'), { timeout: 30_000 }).toMatch(/Preview reached Out/);
+    expect(await page.evaluate(() => (document.getElementById('live-video') as HTMLVideoElement).paused)).toBe(true);
+    await shot('preview');
+
     await page.selectOption('#stream-select', String(noDvr.id));
     await expect.poll(() => page.textContent('#range')).toMatch(/DVR is disabled/);
     expect(await page.isDisabled('#make-clip')).toBe(true);
@@ -255,7 +268,7 @@ async function badInput(): Promise<void> {
 }
 
 describe('the clip studio in Chromium', () => {
-  it('bad input: DVR disabled, a stream gone offline, a key revoked while the page is open', () => badInput(), 120_000);
+  it('preview, and bad input: DVR disabled, a stream gone offline, a key revoked while the page is open', () => badInput(), 120_000);
   it('desktop: sign in, mark, clip, watch it become ready, play, copy, download, delete', () => flow('desktop', { width: 1280, height: 800 }), 240_000);
   it('phone 390x844: the same', () => flow('phone', { width: 390, height: 844 }), 240_000);
 });
