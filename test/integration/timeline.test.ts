@@ -245,6 +245,13 @@ describe('playlists sent again, and restarts', () => {
     expect(a.map((c) => [c.start, c.discSeq])).toEqual(b.map((c) => [c.start, c.discSeq]));
     // Nothing of the old run is left waiting to claim the new run's chunks.
     expect(await h.ctx.redis.hlen(h.ctx.keys.stream.listed(stream.id))).toBe(0);
+    // A retried upload of the newest chunk and of its one-chunk playlist is no restart either.
+    await put(h, stream, L[0][3].file, L[0][3].bytes);
+    await put(h, stream, 'u_0.m3u8', unevenPlaylist(L, 0, 3, { listSize: 1 }));
+    await pushInOrder(h, stream, L, 4, 4);
+    [high] = await livePlaylists(stream);
+    expect(count(high, '#EXT-X-DISCONTINUITY')).toBe(1);
+    expect(await identify(stream.hls_url, high)).toEqual([0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4].map((i) => `0/${i}`));
   }, 180_000);
 
   it('a restart after a short run is seen even when its first playlist arrives before its chunk', async () => {

@@ -259,7 +259,7 @@ end
 -- another sequence) at least as often as chunks this epoch already has at
 -- the same sequence. Otherwise it is an old listing sent again: a retry, or
 -- a PUT overtaken by a later one (whose oldest chunks may be unlisted yet).
-local function brings_new_chunks(base, pl, segments)
+local function brings_new_chunks(base, pl, segments, most)
   local seen = base .. ':seen:' .. pl
   local new, old = 0, 0
   for _, s in ipairs(segments) do
@@ -270,5 +270,8 @@ local function brings_new_chunks(base, pl, segments)
       old = old + 1
     end
   end
+  -- (A one-chunk playlist at the last sequence, with its bytes again, is a
+  -- retry as likely as a restart: taken for a retry.)
+  if most then return #segments > 1 and new > old end
   return new > 0 and new >= old
 end

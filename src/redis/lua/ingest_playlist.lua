@@ -7,11 +7,13 @@ local segments = body.segments
 local st = load_state(base, pl)
 local restart = false
 local fresh = {}
-if st.known and #segments > 0 and segments[#segments].seq <= st.lastSeq then
+local newest = #segments > 0 and segments[#segments].seq
+if st.known and newest and newest <= st.lastSeq then
   -- Nothing past what was listed: an encoder restart if this lists new
   -- chunks (commit.lua); else a retry or a late duplicate, which changes
-  -- nothing.
-  if brings_new_chunks(base, pl, segments) then
+  -- nothing. Where the sequence did not go back, new chunks must be the
+  -- most of it (a retried playlist and a retried upload are not a restart).
+  if brings_new_chunks(base, pl, segments, newest == st.lastSeq) then
     st.epoch, st.lastSeq, restart = st.epoch + 1, -1, true
     forget_epoch(base, pl)
   else
