@@ -165,6 +165,23 @@ describe('deliveries to a real receiver', () => {
     await h.api('DELETE', `/streaming/webhooks/${ep.id}`);
   }, 90_000);
 
+  it('a scheduled VOD clip that gets no media: clip.failed, then video.error', async () => {
+    const ep = await endpoint({ url: rx.url, events: ['clip.failed', 'video.error', 'video.ready'] });
+    rx.secret = ep.secret;
+    const stream = await h.createStream({ name: 'Nothing comes' });
+    await h.pushLadder(stream, { from: 0, to: 1, startAt: h.clock.alignToSecond() });
+    const start = Math.floor(h.clock.now() / 1000) + 2; // ahead, and the encoder stops now
+    const res = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { start, duration: 2, vod_required: true });
+    expect(res.statusCode, res.body).toBe(200);
+    const clip = res.json();
+    h.clock.set((start + 2) * 1000 + h.ctx.config.finalizeGraceSeconds * 1000 + 5000); // past the grace period
+    const failed = await waitFor(() => rx.delivered().find((r) => r.type === 'clip.failed' && r.data.id === clip.id), 'clip.failed', 30_000);
+    expect(failed.data).toMatchObject({ id: clip.id, status: 'failed', video_id: clip.video_id });
+    const error = await waitFor(() => rx.delivered().find((r) => r.type === 'video.error' && r.data.id === clip.video_id), 'video.error', 10_000);
+    expect(error.data).toMatchObject({ id: clip.video_id, status: 'error', clip_id: clip.id, error: expect.stringMatching(/no media/) });
+    expect(rx.delivered().filter((r) => r.data.id === clip.video_id).map((r) => r.type)).toEqual(['video.error']);
+  }, 60_000);
+
   it('only what an endpoint subscribed to, and nothing for another company', async () => {
     const other = await h.newCompany('Other receiver');
     const rx2 = await startReceiver();
