@@ -39,6 +39,23 @@ export async function chainHead(ctx: Context, endpointId: string, object: string
   return head ?? null;
 }
 
+export interface ChainState {
+  endpoint: Record<string, string>;
+  head: string | null;
+  event: QueuedEvent | null;
+}
+
+/** The endpoint's record, the chain's head and its event, in one round trip. */
+export async function chainState(ctx: Context, endpointId: string, object: string): Promise<ChainState> {
+  const k = eventKeys(ctx.keys);
+  const [flat, head, event] = await runEventScript<[string[], string | null, string | null]>(ctx.redis, 'evChainHead', [
+    k.endpoint(endpointId), k.chain(endpointId, object), k.events(endpointId),
+  ], []);
+  const endpoint: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) endpoint[flat[i]] = flat[i + 1];
+  return { endpoint, head: head ?? null, event: event ? (JSON.parse(event) as QueuedEvent) : null };
+}
+
 export async function loadQueuedEvent(ctx: Context, endpointId: string, eventId: string): Promise<QueuedEvent | null> {
   const raw = await ctx.redis.hget(eventKeys(ctx.keys).events(endpointId), eventId);
   return raw ? (JSON.parse(raw) as QueuedEvent) : null;

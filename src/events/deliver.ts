@@ -8,9 +8,9 @@ import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { metrics } from '../metrics.js';
-import { addDeliveryJob, chainHead, loadQueuedEvent, settleAndHandOver } from './chains.js';
+import { addDeliveryJob, chainState, settleAndHandOver } from './chains.js';
 import { recordAttempt } from './delivery-log.js';
-import { loadEndpoint, noteFailure, noteSuccess, signingSecrets } from './endpoints.js';
+import { noteFailure, noteSuccess, parseEndpoint, signingSecrets } from './endpoints.js';
 import { send } from './send.js';
 import { signedHeaders } from './signing.js';
 import type { DeliveryJob } from './types.js';
@@ -21,16 +21,17 @@ export class DeliveryFailed extends Error {}
 
 export async function deliverHead(ctx: Context, queues: Queues, job: Job<DeliveryJob>): Promise<DeliveryOutcome> {
   const d = job.data;
-  const ep = await loadEndpoint(ctx, d.endpointId);
+  const state = await chainState(ctx, d.endpointId, d.object);
+  const ep = parseEndpoint(state.endpoint);
   if (!ep) return 'endpoint-gone';
-  const head = await chainHead(ctx, d.endpointId, d.object);
+  const head = state.head;
   if (head !== d.eventId) {
     // Settled already (this is a retry after a crash): finish the hand-over.
     if (head) await addDeliveryJob(queues, { ...d, eventId: head });
     return 'handed-over';
   }
   if (!ep.enabled) return 'paused'; // re-enabling resumes the chain (resumeChains)
-  const event = await loadQueuedEvent(ctx, d.endpointId, d.eventId);
+  const event = state.event;
   if (!event) {
     await settleAndHandOver(ctx, queues, d);
     return 'handed-over';

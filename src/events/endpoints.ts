@@ -42,7 +42,7 @@ export interface EndpointView {
 
 export class EndpointInputError extends Error {}
 
-function parse(raw: Record<string, string>): Endpoint | null {
+export function parseEndpoint(raw: Record<string, string>): Endpoint | null {
   if (!raw.id) return null;
   return {
     id: raw.id,
@@ -92,7 +92,7 @@ async function checkUrl(ctx: Context, raw: string): Promise<string> {
 
 export async function loadEndpoint(ctx: Context, endpointId: string): Promise<Endpoint | null> {
   if (!ENDPOINT_ID.test(endpointId)) return null;
-  return parse(await ctx.redis.hgetall(eventKeys(ctx.keys).endpoint(endpointId)));
+  return parseEndpoint(await ctx.redis.hgetall(eventKeys(ctx.keys).endpoint(endpointId)));
 }
 
 export async function findEndpoint(ctx: Context, clientId: number, endpointId: string): Promise<Endpoint | null> {
@@ -123,7 +123,7 @@ export async function createEndpoint(ctx: Context, clientId: number, input: { ur
   await ctx.redis.sadd(k.companyEndpoints(clientId), id);
   await ctx.redis.sadd(k.endpoints, id);
   ctx.log.info({ endpoint_id: id, client_id: clientId }, 'webhook endpoint created');
-  return parse(record)!;
+  return parseEndpoint(record)!;
 }
 
 export interface EndpointPatch {

@@ -12,6 +12,7 @@ const scripts = {
   evVideoUpdate: { keys: 2, lua: `${lib}\n${own('video_update')}` },
   evChainAdd: { keys: 4, lua: own('chain_add') },
   evChainSettle: { keys: 3, lua: own('chain_settle') },
+  evChainHead: { keys: 3, lua: own('chain_head') },
   // Forgets a zset member only if nobody touched it since it was read.
   evZremIfScore: {
     keys: 1,
