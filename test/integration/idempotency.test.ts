@@ -14,7 +14,7 @@ beforeAll(async () => {
   h = await startHarness();
   stream = await h.createStream({ name: 'Idempotent' });
   ({ start } = await h.pushLadder(stream, { from: 0, to: 7, startAt: h.clock.alignToSecond() }));
-}, 30_000);
+}, 90_000);
 afterAll(async () => {
   await h?.close();
 });

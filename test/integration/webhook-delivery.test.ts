@@ -40,7 +40,7 @@ describe('a receiver that misbehaves', () => {
   let rx: Receiver;
   beforeAll(async () => {
     h = await startHarness({ env: FAST });
-  }, 30_000);
+  }, 90_000);
   afterAll(async () => {
     await h?.close();
   });
@@ -70,7 +70,7 @@ describe('a receiver that misbehaves', () => {
     // Backoff: the gaps between attempts grow from about WEBHOOK_BACKOFF_MS.
     const gaps = rx.requests.slice(1, 4).map((r, i) => r.at - rx.requests[i].at);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
-  }, 30_000);
+  }, 90_000);
 
   it('a receiver that never answers times out, and the retry is delivered', async () => {
     rx = await startReceiver();
@@ -82,7 +82,7 @@ describe('a receiver that misbehaves', () => {
     expect(log.map((a) => [a.attempt, a.outcome, a.status_code])).toEqual([[2, 'delivered', 202], [1, 'failed', null]]);
     expect(log[1].error).toMatch(/timed out after 700 ms/);
     expect(Number(log[1].latency_ms)).toBeGreaterThanOrEqual(650);
-  }, 30_000);
+  }, 90_000);
 
   it('a redirect (to a private address) is not followed and counts as a failure', async () => {
     const inside = await startReceiver();
@@ -99,7 +99,7 @@ describe('a receiver that misbehaves', () => {
     } finally {
       await inside.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('a huge answer is read only up to its bound', async () => {
     rx = await startReceiver();
@@ -114,14 +114,14 @@ describe('a receiver that misbehaves', () => {
     expect(log[0]).toMatchObject({ event_id: id, outcome: 'delivered', status_code: 200 });
     expect(String(log[0].response).length).toBeLessThanOrEqual(500);
     expect(Number(log[0].latency_ms)).toBeLessThan(10_000);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('an endpoint failing for too long', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ env: { ...FAST, WEBHOOK_DISABLE_AFTER_SECONDS: '1' } });
-  }, 30_000);
+  }, 90_000);
   afterAll(async () => {
     await h?.close();
   });
@@ -165,7 +165,7 @@ describe('an event failing for the whole retry period', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ env: { ...FAST, WEBHOOK_RETRY_SECONDS: '2' } });
-  }, 30_000);
+  }, 90_000);
   afterAll(async () => {
     await h?.close();
   });
@@ -191,7 +191,7 @@ describe('private addresses', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ env: { WEBHOOK_ALLOW_PRIVATE: '0' } });
-  }, 30_000);
+  }, 90_000);
   afterAll(async () => {
     await h?.close();
   });

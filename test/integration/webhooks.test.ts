@@ -18,7 +18,7 @@ beforeAll(async () => {
     },
   });
   rx = await startReceiver();
-}, 30_000);
+}, 90_000);
 afterAll(async () => {
   await rx?.close();
   await h?.close();
@@ -202,5 +202,5 @@ describe('deliveries to a real receiver', () => {
     } finally {
       await rx2.close();
     }
-  }, 30_000);
+  }, 90_000);
 });
