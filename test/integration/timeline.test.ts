@@ -38,7 +38,7 @@ async function livePlaylists(stream: StreamView): Promise<[string, string]> {
   await waitFor(async () => {
     const view = (await h.api('GET', `/streaming/streams/${stream.id}`)).json() as StreamView;
     return view.renditions.length === 2 && view.renditions.every((r) => r.height);
-  }, 'both renditions probed');
+  }, 'both renditions probed', 60_000);
   const get = async (name: string) => (await h.get(stream.hls_url.replace('master', name))).body;
   return [await get('media_2_180'), await get('media_1_90')];
 }
@@ -424,7 +424,7 @@ describe('a real encoder', () => {
       const view = await waitFor(async () => {
         const v = (await live.api('GET', `/streaming/streams/${stream.id}`)).json() as StreamView;
         return v.renditions.length === 2 && v.renditions.every((r) => r.height) && v;
-      }, 'both renditions probed');
+      }, 'both renditions probed', 60_000);
       const texts = await Promise.all(view.renditions.map(async (r) => (await live.get(stream.hls_url.replace('master', r.name))).body));
       for (const text of texts) {
         const extinf = lines(text).filter((l) => l.startsWith('#EXTINF:')).map((l) => Number(l.slice(8, -1)));
