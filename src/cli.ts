@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { systemClock, type Context } from './context.js';
+import { ReadyHooks } from './clips/ready-hooks.js';
+import { RenditionProbes } from './dvr/rendition-probe.js';
 import { createLogger } from './logging.js';
 import { connectRedis } from './redis/connection.js';
 import { joinOrStartEmbeddedRedis } from './redis/embedded.js';
@@ -54,7 +56,8 @@ async function main(): Promise<number> {
   const log = createLogger('warn', pino.destination(2));
   const embedded = config.redisUrl ? null : await joinOrStartEmbeddedRedis(config.dataDir, log);
   const redis = await connectRedis(embedded?.url ?? config.redisUrl, 'dvr-cli', { cluster: !embedded && config.redisCluster });
-  const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: systemClock };
+  // No hooks: the CLI makes companies, keys and users, never clips.
+  const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: systemClock, readyHooks: new ReadyHooks(), probes: new RenditionProbes() };
   try {
     process.stdout.write(JSON.stringify(await run(ctx, process.argv.slice(2))) + '\n');
     return 0;

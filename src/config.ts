@@ -40,6 +40,8 @@ export interface Config {
   ffmpegTimeoutMs: number;
   /** How long past its expiration a vod_required clip keeps its chunks for a promotion not done yet. */
   vodHoldSeconds: number;
+  /** Unexpired clips one stream may have; creating one more answers 422. */
+  maxClipsPerStream: number;
   /** VOD promotions one worker process runs at once. */
   vodConcurrency: number;
   /** BullMQ lock of a VOD job: a worker that died is noticed after about this long. */
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
     mp4Prebuild: bool(env, 'MP4_PREBUILD', true),
     ffmpegTimeoutMs: int(env, 'FFMPEG_TIMEOUT_MS', 120_000, 1000, 3_600_000),
     vodHoldSeconds: int(env, 'VOD_HOLD_SECONDS', 6 * 3600, 0, 7 * 24 * 3600),
+    maxClipsPerStream: int(env, 'MAX_CLIPS_PER_STREAM', 10_000, 1, 1_000_000),
     vodConcurrency: int(env, 'VOD_CONCURRENCY', 2, 1, 64),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
     vodStepDelayMs: int(env, 'VOD_STEP_DELAY_MS', 0, 0, 60_000),

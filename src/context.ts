@@ -3,6 +3,8 @@
 // so tests can move time instead of sleeping.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ReadyHooks } from './clips/ready-hooks.js';
+import type { RenditionProbes } from './dvr/rendition-probe.js';
 import type { Config } from './config.js';
 import type { Keys } from './redis/keys.js';
 
@@ -19,4 +21,8 @@ export interface Context {
   keys: Keys;
   log: Logger;
   clock: Clock;
+  /** What runs once a clip is ready (VOD promotion, MP4 prebuild): filled in src/service.ts. */
+  readyHooks: ReadyHooks;
+  /** The rendition probes of this service: which ran, which are under way. */
+  probes: RenditionProbes;
 }

@@ -12,7 +12,9 @@ import { RedisHealth } from './redis/health.js';
 import { within } from './util/within.js';
 import { makeKeys } from './redis/keys.js';
 import { defineScripts } from './redis/scripts.js';
-import { probesSettled } from './dvr/rendition-probe.js';
+import { RenditionProbes } from './dvr/rendition-probe.js';
+import { ReadyHooks } from './clips/ready-hooks.js';
+import { prebuildWhenReady } from './mp4/prebuild.js';
 import { installVodPromotion } from './vod/hook.js';
 import { installEvents, uninstallEvents } from './events/announce.js';
 import { reconcileVods } from './vod/reconcile.js';
@@ -42,7 +44,11 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   }), name);
   const redis = await connect(`dvr-${config.role}`, true);
   defineScripts(redis);
-  const ctx: Context = { config, redis, keys: makeKeys(config.keyPrefix), log, clock: opts.clock ?? systemClock };
+  // The process-wide registries are made here, per service, and reach every part through the context.
+  const ctx: Context = {
+    config, redis, keys: makeKeys(config.keyPrefix), log, clock: opts.clock ?? systemClock,
+    readyHooks: new ReadyHooks(), probes: new RenditionProbes(),
+  };
   const queueConnection = await connect(`dvr-${config.role}-queues`, true);
   const queues = createQueues(queueConnection, ctx.keys);
   for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote]) {
@@ -50,7 +56,8 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   }
   // Every role: a worker that finalizes a clip prebuilds its MP4 into the shared DATA_DIR.
   const mp4 = await createMp4Service(ctx);
-  installVodPromotion();
+  ctx.readyHooks.add(prebuildWhenReady);
+  installVodPromotion(ctx.readyHooks);
   installEvents(ctx, queues);
   // Before the workers take jobs: VOD records Redis lost come back from their manifests.
   if (config.role !== 'api') await reconcileVods(ctx, vodStorage(config));
@@ -72,7 +79,7 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
       await mp4.close();
       await app?.close();
       // Probes started by the last pushes still write what they learn.
-      await probesSettled();
+      await ctx.probes.settled();
       // ffmpeg children left (a VOD job's remux) end now; BullMQ retries that job.
       killAllFfmpeg();
       stopTiles();

@@ -4,6 +4,7 @@
 import type { Context } from '../context.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import type { ClipRecord } from './records.js';
+import { withinTarget } from './target-duration.js';
 
 /** Chunks last at most this long (pushed-playlist.ts refuses longer ones). */
 const LONGEST_CHUNK_MS = 600_000;
@@ -26,5 +27,6 @@ export async function loadClipChunks(ctx: Context, clip: ClipRecord, playlist: s
     if (first === undefined && ref.start + ref.durationMs <= clip.ws) continue;
     byId.set(ref.id, ref);
   }
-  return [...byId.values()].sort((a, b) => a.start - b.start);
+  // A chunk longer than the clip's fixed target ends the clip (target-duration.ts).
+  return withinTarget([...byId.values()].sort((a, b) => a.start - b.start), clip.tdur);
 }

@@ -5,14 +5,15 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
-import { runScript } from '../redis/scripts.js';
-import { probesSettled } from '../dvr/rendition-probe.js';
+import { runKeyed } from '../redis/scripts.js';
+import { createClipKeys } from '../redis/script-keys.js';
+import { recordingTarget } from './target-duration.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
-import { clipReadyHooks, scheduleFinalize } from './finalize.js';
+import { scheduleFinalize } from './finalize.js';
 import { releaseClip } from './release.js';
-import { loadClip, parseClip, setClipField, toClipRenditions, type ClipRecord, type ClipRendition } from './records.js';
+import { loadHeldClip, parseClip, setClipField, toClipRenditions, type ClipRecord, type ClipRendition } from './records.js';
 import { resolveClipWindow, type ClipRequest, type ClipWindow } from './rules.js';
 import { deleteVideoRecord, type VideoRecord } from '../vod/records.js';
 import { createPendingVideo, failVideo } from '../vod/videos.js';
@@ -56,36 +57,35 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
     vod_required: window.vod_required ? '1' : '0',
     video_id: '',
     renditions: JSON.stringify(renditions),
-    tdur: String(Math.max(stream.tdur, 1)),
+    // A clip complete at creation takes the stream's largest chunk instead (create_clip.lua).
+    tdur: String(recordingTarget(stream.tdur)),
     ev_grace: String(await clipRecordGraceMs(ctx, stream.client_id)),
   };
   const ws = window.start * 1000;
   const we = (window.start + window.duration) * 1000;
-  const base = ctx.keys.stream.tag(stream.id);
-  const [outcome, detail] = await runScript<[string, string]>(ctx.redis, 'createClip', base, [
+  const playlists = renditions.map((r) => r.playlist);
+  const [outcome, detail] = await runKeyed<[string, string]>(ctx.redis, 'createClip', createClipKeys(ctx.keys.stream, stream.id, id, playlists), [
     id, ctx.clock.now(), ws, we, window.expiration * 1000,
-    JSON.stringify(renditions.map((r) => r.playlist)), JSON.stringify(fields),
+    JSON.stringify(playlists), JSON.stringify(fields),
     // A promotion still to come keeps the chunks past the clip's expiration,
     // so a worker outage cannot lose an acknowledged VOD (released when done).
     window.vod_required ? ctx.config.vodHoldSeconds * 1000 : 0,
+    ctx.config.maxClipsPerStream,
   ]);
-  if (outcome === 'err') {
-    throw new ClipRefusedError(
-      detail === 'before_dvr'
-        ? 'the requested range lies entirely before the oldest chunk the DVR holds'
-        : 'the DVR holds no chunk for the requested range',
-    );
-  }
+  if (outcome === 'err') throw new ClipRefusedError(refusal(detail, ctx.config.maxClipsPerStream));
   if (window.vod_required) await attachVideo(ctx, stream, id, window, fields.created_at, renditions);
   metrics.clipsCreated.inc();
   ctx.log.info({ clip_id: id, stream_id: stream.id, start: window.start, duration: window.duration, state: detail }, 'clip created');
-  const clip = (await loadClip(ctx, stream.id, id))!;
+  // The record as stored; should it be gone already (a DELETE racing this
+  // request), the answer is still the clip that was made.
+  const clip = (await loadHeldClip(ctx, stream.id, id))
+    ?? parseClip({ ...fields, ws: String(ws), we: String(we), status: detail === 'complete' ? 'ready' : 'recording' })!;
   await streamEventsChanged(ctx, stream.id);
   if (detail === 'complete') {
     metrics.clipsFinalized.inc({ status: 'ready' });
     // The clip exists now: a hook that fails (a queue hiccup) must not turn
     // its creation into an error the producer would retry into a duplicate.
-    await clipReadyHooks.run(ctx, queues, clip).catch((err) =>
+    await ctx.readyHooks.run(ctx, queues, clip).catch((err) =>
       ctx.log.error({ err, clip_id: id }, 'a ready-clip hook failed; the clip itself is fine'),
     );
   } else {
@@ -95,6 +95,14 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
     );
   }
   return clip;
+}
+
+function refusal(reason: string, maxClips: number): string {
+  if (reason === 'too_many') {
+    return `the stream already has ${maxClips} unexpired clips (MAX_CLIPS_PER_STREAM): delete some or wait for them to expire`;
+  }
+  if (reason === 'before_dvr') return 'the requested range lies entirely before the oldest chunk the DVR holds';
+  return 'the DVR holds no chunk for the requested range';
 }
 
 /**
@@ -112,7 +120,7 @@ async function attachVideo(
     video = await createPendingVideo(ctx, stream, { videoId, clipId, start: window.start, duration: window.duration, createdAt, renditions });
     await setClipField(ctx, stream.id, clipId, 'video_id', String(videoId));
   } catch (err) {
-    await releaseClip(ctx, stream.id, clipId, 0).catch(() => undefined);
+    await releaseClip(ctx, stream.id, clipId, 'discard').catch(() => undefined);
     if (video) await deleteVideoRecord(ctx, video).catch(() => undefined);
     throw err;
   }
@@ -122,12 +130,12 @@ async function attachVideo(
  * The stream's renditions, once the probes running in this process have
  * told their heights: a clip's rendition names (media_{n}_{height}) are in
  * its URLs for good. Only a clip cut while its stream's first chunks are
- * being probed waits (with nothing in flight, probesSettled resolves at once).
+ * being probed waits (with nothing in flight, ctx.probes.settled() resolves at once).
  */
 async function knownRenditions(ctx: Context, streamId: number) {
   const renditions = await loadRenditions(ctx, streamId);
   if (renditions.every((r) => r.height)) return renditions;
-  await Promise.race([probesSettled(), sleep(PROBE_WAIT_MS, undefined, { ref: false })]);
+  await Promise.race([ctx.probes.settled(), sleep(PROBE_WAIT_MS, undefined, { ref: false })]);
   return loadRenditions(ctx, streamId);
 }
 
@@ -144,11 +152,12 @@ export async function listClips(ctx: Context, streamId: number): Promise<ClipRec
 }
 
 export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> {
-  await releaseClip(ctx, clip.stream_id, clip.id, 0);
+  const outcome = await releaseClip(ctx, clip.stream_id, clip.id, 'delete');
   await streamEventsChanged(ctx, clip.stream_id);
-  ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id }, 'clip expired on request');
-  // A ready clip's promotion, if still to come, fails on its own; a recording one never gets one.
-  if (clip.video_id !== null && clip.status === 'recording') {
+  // 'hidden': the user asked for a VOD, so its promotion still runs (and
+  // lets the chunks go when done); only the clip's public links are gone.
+  ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id, outcome }, 'clip expired on request');
+  if (outcome !== 'hidden' && clip.video_id !== null && clip.status === 'recording') {
     await failVideo(ctx, clip.video_id, 'the clip was deleted before it was ready: there is nothing to promote');
   }
 }

@@ -5,12 +5,14 @@ import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { metrics } from '../metrics.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
-import { runScript } from '../redis/scripts.js';
+import { runKeyed } from '../redis/scripts.js';
+import { finalizeClipKeys } from '../redis/script-keys.js';
 import { failVideo } from '../vod/videos.js';
 import { streamEventsChanged } from '../events/announce.js';
 import { loadClipChunks } from './chunks.js';
 import { releaseClip } from './release.js';
-import { loadHeldClip, resolveRenditions, type ClipRecord, type ClipStatus } from './records.js';
+import { isKnown, loadHeldClip, resolveRenditions, type ClipRecord, type ClipStatus } from './records.js';
+import { loadRenditions } from '../dvr/renditions.js';
 
 export type FinalizeOutcome = ClipStatus | 'gone';
 
@@ -36,14 +38,18 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
   if (clip.status === 'ready') {
     // Run again after a failed attempt: the hooks (promotion, prebuild) are
     // idempotent, and a hook that failed the first time must not be lost.
-    await clipReadyHooks.run(ctx, queues, clip);
+    await ctx.readyHooks.run(ctx, queues, clip);
     return 'ready';
   }
   if (clip.status !== 'recording') return clip.status;
-  if (clip.renditions.length === 0) clip = await resolveRenditions(ctx, clip);
+  // An open clip (scheduled before its stream's first chunk) settles its
+  // renditions here, once: it waits while one of the stream's is not known yet.
+  const open = clip.renditions.length === 0;
+  const unknownLeft = open && (await loadRenditions(ctx, streamId)).some((r) => !isKnown(r));
+  if (open) clip = await resolveRenditions(ctx, clip);
   const now = ctx.clock.now();
   const perRendition = await Promise.all(clip.renditions.map((r) => loadClipChunks(ctx, clip!, r.playlist)));
-  if (!(await everyRenditionPassed(ctx, clip, perRendition))) {
+  if (unknownLeft || !(await everyRenditionPassed(ctx, clip, perRendition))) {
     // A rendition that stopped (a dead rung, a gap, the encoder gone) must
     // not hold the clip back: past the grace period it closes with what it has.
     // Long chunks arrive long after the window's end: wait two of them at least.
@@ -61,17 +67,17 @@ export async function finalizeClip(ctx: Context, queues: Queues, streamId: numbe
     return true;
   });
   const status: ClipStatus = kept.length > 0 ? 'ready' : 'failed';
-  if (kept.length !== clip.renditions.length && kept.length > 0) bounds.renditions = JSON.stringify(kept);
-  await runScript(ctx.redis, 'finalizeClip', ctx.keys.stream.tag(streamId), [clipId, status, JSON.stringify(bounds)]);
+  if ((open || kept.length !== clip.renditions.length) && kept.length > 0) bounds.renditions = JSON.stringify(kept);
+  await runKeyed(ctx.redis, 'finalizeClip', finalizeClipKeys(ctx.keys.stream, streamId, clipId), [clipId, status, JSON.stringify(bounds)]);
   await streamEventsChanged(ctx, streamId);
   metrics.clipsFinalized.inc({ status });
   ctx.log.info({ clip_id: clipId, stream_id: streamId, status, renditions: kept.length }, 'clip finalized');
   if (status === 'ready') {
     const ready = await loadHeldClip(ctx, streamId, clipId);
-    if (ready) await clipReadyHooks.run(ctx, queues, ready);
+    if (ready) await ctx.readyHooks.run(ctx, queues, ready);
   } else if (clip.video_id !== null) {
     await failVideo(ctx, clip.video_id, 'the clip received no media: there is nothing to promote');
-    await releaseClip(ctx, streamId, clipId, clip.expiration * 1000); // nothing left to hold for
+    await releaseClip(ctx, streamId, clipId, 'hold', clip.expiration * 1000); // nothing left to hold for
   }
   return status;
 }
@@ -89,16 +95,3 @@ async function everyRenditionPassed(ctx: Context, clip: ClipRecord, perRendition
     return newest.length === 2 && Number(newest[1]) >= clip.we;
   });
 }
-
-type ReadyHook = (ctx: Context, queues: Queues, clip: ClipRecord) => Promise<void>;
-
-/** What happens once a clip is ready (MP4 prebuild, VOD promotion) registers here. */
-export const clipReadyHooks = {
-  hooks: [] as ReadyHook[],
-  add(hook: ReadyHook) {
-    this.hooks.push(hook);
-  },
-  async run(ctx: Context, queues: Queues, clip: ClipRecord) {
-    for (const hook of this.hooks) await hook(ctx, queues, clip);
-  },
-};

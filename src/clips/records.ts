@@ -1,6 +1,6 @@
 // Clip records as stored in Redis, and the clip as the API shows it.
 import type { Context } from '../context.js';
-import { runScript } from '../redis/scripts.js';
+import { runKeyed } from '../redis/scripts.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { CLIP_ID } from '../ids.js';
 
@@ -36,6 +36,8 @@ export interface ClipRecord {
   firstChunk: Record<string, number>;
   /** Per rendition playlist: start of its last chunk, once the clip is complete. */
   lastChunk: Record<string, number>;
+  /** Deleted by its owner while its VOD promotion was still to come: gone for users, held for the promotion. */
+  deleted: boolean;
 }
 
 export interface ClipView {
@@ -78,6 +80,7 @@ export function parseClip(raw: Record<string, string>): ClipRecord | null {
     ws: Number(raw.ws),
     we: Number(raw.we),
     tdur: Number(raw.tdur),
+    deleted: raw.deleted === '1',
   };
 }
 
@@ -92,8 +95,8 @@ export async function loadHeldClip(ctx: Context, streamId: number, clipId: strin
 
 export async function loadClip(ctx: Context, streamId: number, clipId: string): Promise<ClipRecord | null> {
   const clip = await loadHeldClip(ctx, streamId, clipId);
-  // Past its expiration a clip is gone for users, even while a promotion holds its record.
-  return clip && clip.expiration * 1000 > ctx.clock.now() ? clip : null;
+  // Past its expiration, or deleted, a clip is gone for users, even while a promotion holds its record.
+  return clip && !clip.deleted && clip.expiration * 1000 > ctx.clock.now() ? clip : null;
 }
 
 export function clipUrl(ctx: Context, clip: Pick<ClipRecord, 'client_id' | 'stream_id' | 'id'>, file: string): string {
@@ -123,15 +126,25 @@ export function toClipRenditions(renditions: RenditionInfo[]): ClipRendition[] {
   }));
 }
 
-/** A clip scheduled before its stream's first chunk takes the renditions the stream has by now. */
+/**
+ * A clip scheduled before its stream's first chunk has no renditions of its
+ * own yet (an "open" clip): until it is finalized it shows the stream's
+ * renditions that the ingest has learned (probed, or declared by the
+ * master), so a rendition whose first chunk is still being probed, or that
+ * starts late, joins when it is known. Nothing is stored here: finalize.ts
+ * settles the list once, when the clip closes.
+ */
 export async function resolveRenditions(ctx: Context, clip: ClipRecord): Promise<ClipRecord> {
   if (clip.renditions.length > 0) return clip;
-  const renditions = toClipRenditions(await loadRenditions(ctx, clip.stream_id));
-  if (renditions.length === 0) return clip;
-  await setClipField(ctx, clip.stream_id, clip.id, 'renditions', JSON.stringify(renditions));
-  return { ...clip, renditions };
+  const known = (await loadRenditions(ctx, clip.stream_id)).filter(isKnown);
+  return { ...clip, renditions: toClipRenditions(known) };
+}
+
+/** Its height or codecs are known: its name media_{n}_{height} means something. */
+export function isKnown(r: RenditionInfo): boolean {
+  return r.height !== undefined || r.codecs !== undefined;
 }
 
 export async function setClipField(ctx: Context, streamId: number, clipId: string, field: string, value: string): Promise<void> {
-  await runScript(ctx.redis, 'setClipField', ctx.keys.stream.tag(streamId), [clipId, field, value]);
+  await runKeyed(ctx.redis, 'setClipField', [ctx.keys.stream.clip(streamId, clipId)], [field, value]);
 }

@@ -9,6 +9,7 @@ import { streamEventsChanged, wasLive } from '../events/announce.js';
 import { chunkMemberId } from './chunk-ref.js';
 import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
 import { probeRendition } from './rendition-probe.js';
+import { freeDeadChunks } from './retention.js';
 import { loadStream, type StreamRecord } from './streams.js';
 import { scheduleTile } from '../thumbs/tiles.js';
 
@@ -42,7 +43,7 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
   metrics.ingestChunks.inc();
   metrics.ingestBytes.inc(bytes.length);
   ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: committed.length }, 'chunk received');
-  if (committed.length > 0) afterCommit(ctx, stream.id, committed);
+  if (committed.length > 0) await afterCommit(ctx, stream.id, committed);
   if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live
 }
 
@@ -66,7 +67,7 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
   const committed = await runScript<CommitResult[]>(ctx.redis, 'ingestPlaylist', base, [
     name, body, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
-  if (committed.length > 0) afterCommit(ctx, stream.id, committed);
+  if (committed.length > 0) await afterCommit(ctx, stream.id, committed);
   if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live
   return playlist;
 }
@@ -79,10 +80,10 @@ export async function advanceTimeline(ctx: Context, streamId: number): Promise<v
   const committed = await runScript<CommitResult[]>(ctx.redis, 'advanceTimeline', ctx.keys.stream.tag(streamId), [
     ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
-  if (committed.length > 0) afterCommit(ctx, streamId, committed);
+  if (committed.length > 0) await afterCommit(ctx, streamId, committed);
 }
 
-function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): void {
+async function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): Promise<void> {
   for (const [playlist, member] of results) {
     ctx.log.debug({ stream_id: streamId, playlist, member }, 'chunk entered the DVR');
     // Probing happens beside the request: the encoder must not wait for it.
@@ -92,4 +93,6 @@ function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): v
     // Its thumbnail tile, in the background at the lowest priority.
     scheduleTile(ctx, streamId, playlist, member.split('|')[0]);
   }
+  // A commit retires what left the window (lib.lua trim_index): their bytes go now.
+  await freeDeadChunks(ctx, streamId);
 }

@@ -5,26 +5,38 @@ import { probeChunk } from './probe.js';
 import type { RenditionFacts } from './renditions.js';
 
 const CHUNKS_TO_PROBE = 2;
-/** Per process: renditions already probed enough, so the hot path skips Redis. */
-const done = new Set<string>();
-const running = new Set<string>();
-/** Probes under way, so a shutdown can wait for them instead of cutting them off mid-write. */
-const inflight = new Set<Promise<void>>();
+
+/**
+ * One service's probes (made in src/service.ts, in the context): renditions
+ * already probed enough, so the hot path skips Redis; probes running; probes
+ * under way, so a shutdown can wait for them instead of cutting them off
+ * mid-write.
+ */
+export class RenditionProbes {
+  readonly done = new Set<string>();
+  readonly running = new Set<string>();
+  private readonly inflight = new Set<Promise<void>>();
+
+  probe(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
+    const probe = probeOnce(ctx, this, streamId, playlist, chunkId);
+    this.inflight.add(probe);
+    const forget = () => void this.inflight.delete(probe);
+    probe.then(forget, forget);
+    return probe;
+  }
+
+  /** Resolves once every probe started so far has ended (service shutdown, tests). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+}
 
 export function probeRendition(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
-  const probe = probeOnce(ctx, streamId, playlist, chunkId);
-  inflight.add(probe);
-  const forget = () => void inflight.delete(probe);
-  probe.then(forget, forget);
-  return probe;
+  return ctx.probes.probe(ctx, streamId, playlist, chunkId);
 }
 
-/** Resolves once every probe started so far has ended (service shutdown, tests). */
-export async function probesSettled(): Promise<void> {
-  await Promise.allSettled([...inflight]);
-}
-
-async function probeOnce(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
+async function probeOnce(ctx: Context, probes: RenditionProbes, streamId: number, playlist: string, chunkId: string): Promise<void> {
+  const { done, running } = probes;
   const key = `${ctx.keys.prefix}:${streamId}:${playlist}`;
   if (done.has(key) || running.has(key)) return;
   running.add(key);

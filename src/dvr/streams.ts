@@ -1,8 +1,8 @@
 // Stream records: what a company configures, plus what the ingest learned.
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
-import { runScript } from '../redis/scripts.js';
 import { chunkMemberDuration } from './chunk-ref.js';
+import { cleanStream, dropDvr, sweepStream } from './retention.js';
 import { loadRenditions, type RenditionInfo } from './renditions.js';
 import { screenshotUrl } from '../thumbs/screenshot.js';
 
@@ -171,6 +171,8 @@ export async function updateStream(ctx: Context, stream: StreamRecord, patch: Pa
   if (patch.uri !== undefined) fields.uri = patch.uri;
   if (patch.transcode !== undefined) fields.transcode = patch.transcode;
   if (Object.keys(fields).length > 0) await ctx.redis.hset(ctx.keys.stream.meta(stream.id), fields);
+  // A shorter window retires what left it now, a bounded batch at a time.
+  if (fields.dvr_duration !== undefined || fields.dvr_enabled !== undefined) await sweepStream(ctx, stream.id);
   return (await loadStream(ctx, stream.id)) ?? stream;
 }
 
@@ -180,14 +182,9 @@ export async function listStreams(ctx: Context, clientId: number): Promise<Strea
   return records.filter((r): r is StreamRecord => r !== null && r.client_id === clientId);
 }
 
-async function playlistsOf(ctx: Context, streamId: number): Promise<string[]> {
-  return ctx.redis.hkeys(ctx.keys.stream.renditionSeq(streamId));
-}
-
 /** Empties the DVR; clips already cut keep the chunks they pinned. */
 export async function cleanupDvr(ctx: Context, stream: StreamRecord): Promise<void> {
-  const base = ctx.keys.stream.tag(stream.id);
-  await runScript(ctx.redis, 'dropDvr', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, stream.id)), '0']);
+  await dropDvr(ctx, stream.id, false);
   ctx.log.info({ stream_id: stream.id }, 'dvr emptied');
 }
 
@@ -197,15 +194,13 @@ export async function deleteStream(ctx: Context, stream: StreamRecord): Promise<
   await ctx.redis.srem(ctx.keys.companyStreams(stream.client_id), String(stream.id));
   // It stays in activeStreams: the cleaner sweeps its archive until its
   // last clip expires.
-  const base = ctx.keys.stream.tag(stream.id);
-  await runScript(ctx.redis, 'dropDvr', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, stream.id)), '1']);
+  await dropDvr(ctx, stream.id, true);
   ctx.log.info({ stream_id: stream.id }, 'stream deleted');
 }
 
 /** The cleaner's pass; -1 when a deleted stream has nothing left to look after. */
 export async function trimStream(ctx: Context, streamId: number): Promise<number> {
-  const base = ctx.keys.stream.tag(streamId);
-  const removed = await runScript<number>(ctx.redis, 'trimWindow', base, [ctx.clock.now(), JSON.stringify(await playlistsOf(ctx, streamId))]);
+  const removed = await cleanStream(ctx, streamId);
   if (removed < 0) await ctx.redis.srem(ctx.keys.activeStreams, String(streamId));
   return Math.max(removed, 0);
 }

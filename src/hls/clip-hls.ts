@@ -3,7 +3,7 @@
 // a request then costs one EXISTS (the clip may have been deleted through
 // another process), at most once per GRANT_MEMO_MS (dvr/grant-memo.ts).
 import type { Context } from '../context.js';
-import { readChunkWith } from '../dvr/chunk-read.js';
+import { grantClipChunk } from '../clips/chunk-grant.js';
 import { grantMemoOf } from '../dvr/grant-memo.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { loadRenditions } from '../dvr/renditions.js';
@@ -59,18 +59,17 @@ export class ClipHls {
     const key = this.ctx.keys.stream.clip(streamId, clipId);
     const memo = grantMemoOf(this.ctx);
     if (memo.get<boolean>(`exists|${key}`)) return true;
-    const there = (await this.ctx.redis.exists(key)) === 1;
+    // Gone (deleted through another process), or only held for a VOD promotion after a DELETE.
+    const [id, deleted] = await this.ctx.redis.hmget(key, 'id', 'deleted');
+    const there = id !== null && deleted !== '1';
     if (there) memo.set(`exists|${key}`, true);
     return there;
   }
 
-  /** The chunk's bytes, if the clip is alive and belongs to this company. */
+  /** The chunk's bytes, if the clip is alive, belongs to this company and holds this chunk (clips/chunk-grant.ts). */
   async chunk(clientId: number, streamId: number, clipId: string, chunkId: string): Promise<ServedChunk | null> {
-    const { grant: [owner, expiration], bytes } = await readChunkWith(
-      this.ctx, streamId, chunkId, this.ctx.keys.stream.clip(streamId, clipId), ['client_id', 'expiration'],
-    );
-    const alive = Number(expiration) * 1000 > this.ctx.clock.now();
-    return owner === String(clientId) && alive && bytes ? { bytes, expiration: Number(expiration) } : null;
+    const granted = await grantClipChunk(this.ctx, clientId, streamId, clipId, chunkId);
+    return granted?.bytes ? { bytes: granted.bytes, expiration: granted.expiration } : null;
   }
 
   private async media(clip: ClipRecord, name: string): Promise<string | null> {

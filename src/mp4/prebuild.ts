@@ -7,7 +7,7 @@
 // the burst is over. The build takes the same lock as a request, so a request
 // arriving meanwhile shares it, and a prebuild queued after a request built
 // the file finds it and stops.
-import { clipReadyHooks } from '../clips/finalize.js';
+import type { ReadyHook } from '../clips/ready-hooks.js';
 import type { Context } from '../context.js';
 import { backgroundQueueOf } from '../util/background.js';
 import type { Mp4Cache } from './cache.js';
@@ -32,14 +32,15 @@ export function backgroundOf(ctx: Context) {
   });
 }
 
-clipReadyHooks.add(async (ctx, _queues, clip) => {
+/** The ready-clip hook, added to each service's hooks in src/service.ts (it finds the service's cache by its context). */
+export const prebuildWhenReady: ReadyHook = async (ctx, _queues, clip) => {
   const cache = caches.get(ctx);
   const master = clip.renditions.at(-1);
-  if (!cache || !ctx.config.mp4Prebuild || !master) return;
+  if (!cache || !ctx.config.mp4Prebuild || !master || clip.deleted) return;
   backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}`, async () => {
     // Gone meanwhile (cache closed at shutdown): nothing to do.
     if (caches.get(ctx) !== cache) return;
     await cache.ensure(clip, master);
     ctx.log.debug({ clip_id: clip.id }, 'mp4 prebuilt');
   });
-});
+};

@@ -36,8 +36,9 @@ export interface Keys {
   renditionVideos: string;
 }
 
-// The Lua scripts build these same names from the tag (`base` there): a name
-// changed here must change in src/redis/lua too.
+// The keyed Lua scripts get these names through KEYS (src/redis/script-keys.ts);
+// only commit.lua and lib.lua's retention_of still build some from the tag
+// (`base` there): a name changed here must change there too.
 export interface StreamKeys {
   tag(streamId: number): string;
   meta(streamId: number): string;
@@ -64,16 +65,25 @@ export interface StreamKeys {
   index(streamId: number, playlist: string): string;
   /** the same, for chunks out of the window that clips still need */
   archive(streamId: number, playlist: string): string;
-  /** the archive's members, scored by when no clip needs them any more (ms) */
-  archiveExpiry(streamId: number, playlist: string): string;
+  /** the index of a dropped DVR, retired a batch at a time (sweep_retention.lua) */
+  drain(streamId: number, playlist: string): string;
   /** start ms of (epoch, media sequence), shared by the renditions of one encoder */
   slot(streamId: number, epoch: number, seq: number): string;
   /** zset clip id -> expiration ms */
   clips(streamId: number): string;
   /** zset clip id -> window end ms, for clips still taking chunks */
   recording(streamId: number): string;
-  /** hash: clip id -> "ws|we|expires", the time a clip covers and until when its chunks are kept */
-  spans(streamId: number): string;
+  /** zsets clip id -> start / end (ms) of the span a held clip covers (docs/retention.md) */
+  clipStarts(streamId: number): string;
+  clipEnds(streamId: number): string;
+  /** zset clip id -> until when (ms) the clip keeps its record and chunks: expiration, or a VOD hold past it */
+  held(streamId: number): string;
+  /** zset of archived ranges "pl|from|to|clipId" a released clip covered, still to look at again */
+  recheck(streamId: number): string;
+  /** set of chunk ids no longer needed; their bytes are unlinked outside Lua */
+  dead(streamId: number): string;
+  /** the stream's event outbox (a Redis stream; src/events/keys.ts streamOutbox names the same key) */
+  outbox(streamId: number): string;
   clip(streamId: number, clipId: string): string;
   /** the build lock of a clip rendition's MP4 (BuildLock adds ":failed" to it) */
   mp4Lock(streamId: number, clipId: string, rendition: string): string;
@@ -117,11 +127,16 @@ export function makeKeys(prefix: string): Keys {
       chunk: (s, c) => `${t(s)}:c:${c}`,
       index: (s, pl) => `${t(s)}:i:${pl}`,
       archive: (s, pl) => `${t(s)}:a:${pl}`,
-      archiveExpiry: (s, pl) => `${t(s)}:ax:${pl}`,
+      drain: (s, pl) => `${t(s)}:dr:${pl}`,
       slot: (s, e, q) => `${t(s)}:slot:${e}:${q}`,
       clips: (s) => `${t(s)}:clips`,
       recording: (s) => `${t(s)}:recording`,
-      spans: (s) => `${t(s)}:spans`,
+      clipStarts: (s) => `${t(s)}:cws`,
+      clipEnds: (s) => `${t(s)}:cwe`,
+      held: (s) => `${t(s)}:held`,
+      recheck: (s) => `${t(s)}:recheck`,
+      dead: (s) => `${t(s)}:dead`,
+      outbox: (s) => `${t(s)}:outbox`,
       clip: (s, k) => `${t(s)}:k:${k}`,
       mp4Lock: (s, k, r) => `${t(s)}:mp4lock:${k}:${r}`,
     },

@@ -7,5 +7,5 @@ import type { VideoRecord } from './records.js';
 
 export async function releaseVodHold(ctx: Context, video: Pick<VideoRecord, 'stream_id' | 'clip_id'>): Promise<void> {
   const clip = await loadHeldClip(ctx, video.stream_id, video.clip_id);
-  if (clip) await releaseClip(ctx, clip.stream_id, clip.id, clip.expiration * 1000);
+  if (clip) await releaseClip(ctx, clip.stream_id, clip.id, 'hold', clip.expiration * 1000);
 }

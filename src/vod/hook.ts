@@ -1,7 +1,7 @@
 // A clip with vod_required gets its promotion job once it is ready. The job
 // id is derived from the video id, so however often a clip is finalized (a
 // retried finalize job, two workers) the promotion is queued once.
-import { clipReadyHooks } from '../clips/finalize.js';
+import type { ReadyHooks } from '../clips/ready-hooks.js';
 import type { ClipRecord } from '../clips/records.js';
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
@@ -18,11 +18,7 @@ async function promoteWhenReady(ctx: Context, queues: Queues, clip: ClipRecord):
   ctx.log.info({ clip_id: clip.id, video_id: clip.video_id }, 'vod promotion queued');
 }
 
-let installed = false;
-
-/** Registers the hook once per process, however many services it starts. */
-export function installVodPromotion(): void {
-  if (installed) return;
-  installed = true;
-  clipReadyHooks.add(promoteWhenReady);
+/** Registers the promotion among a service's ready-clip hooks (src/service.ts). */
+export function installVodPromotion(hooks: ReadyHooks): void {
+  hooks.add(promoteWhenReady);
 }

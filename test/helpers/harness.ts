@@ -22,7 +22,6 @@ import { deletePrefix, scanKeys } from '../../src/redis/prefix.js';
 import { ensureFixtures, fixtures } from '../../fixtures/make.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock, Context } from '../../src/context.js';
-import { probesSettled } from '../../src/dvr/rendition-probe.js';
 import { tilesSettled } from '../../src/thumbs/tiles.js';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { startService, type Service } from '../../src/service.js';
@@ -293,7 +292,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     pushLadder,
     keys: (pattern = '*') => scanKeys(admin, `${prefix}:${pattern}`),
     async snapshot() {
-      await probesSettled();
+      await ctx.probes.settled();
       await tilesSettled();
       const keys = await scanKeys(admin, `${prefix}:*`);
       const out = new Map<string, string>();

@@ -217,18 +217,31 @@ describe('lifecycle', () => {
     expect(await decodeErrors(`${local(`${BASE_URL}/vod/${videoId}/${video.secret}/master.m3u8`)}`)).toBe('');
   });
 
-  it('ends in error, with the reason, when the clip is gone before its promotion', async () => {
+  it('a clip deleted before its promotion: its links answer 404, the promotion still completes, then its chunks go', async () => {
     await h.service.queues.vodPromote.pause();
     const videoId = await vodClip(h, streamId, Math.floor(pushStart / 1000) + 1, 3);
-    const clips = (await h.api('GET', `/streaming/streams/${streamId}/clip_recording`)).json() as { id: string; video_id: number }[];
-    const clip = clips.find((c) => c.video_id === videoId)!;
-    expect((await h.api('DELETE', `/streaming/streams/${streamId}/clip_recording/${clip.id}`)).statusCode).toBe(204);
+    const clipsUrl = `/streaming/streams/${streamId}/clip_recording`;
+    const clip = ((await h.api('GET', clipsUrl)).json() as { id: string; video_id: number; hls_master: string }[])
+      .find((c) => c.video_id === videoId)!;
+    const media = (await h.get(pathOf(clip.hls_master).replace('master', 'media_1_240'))).body;
+    const chunk = pathOf(new URL(media.split('\n').find((l) => l.endsWith('.ts'))!, clip.hls_master).href);
+    expect((await h.api('DELETE', `${clipsUrl}/${clip.id}`)).statusCode).toBe(204);
+    expect((await h.api('GET', `${clipsUrl}/${clip.id}`)).statusCode).toBe(404);
+    expect((await h.api('GET', clipsUrl)).json().map((c: { id: string }) => c.id)).not.toContain(clip.id);
+    const mediaPath = pathOf(clip.hls_master).replace('master', 'media_1_240');
+    for (const url of [pathOf(clip.hls_master), mediaPath, chunk, pathOf(clip.hls_master).replace('.m3u8', '.mp4')]) {
+      expect((await h.get(url)).statusCode, url).toBe(404);
+    }
+    expect((await h.api('DELETE', `${clipsUrl}/${clip.id}`)).statusCode).toBe(404);
+    // The worker runs after the delete: the VOD the user asked for is made.
     await h.service.queues.vodPromote.resume();
-    await waitVideo(h, videoId, 'error');
-    const res = (await h.api('GET', `/streaming/videos/${videoId}`)).json();
-    expect(res).toMatchObject({ status: 'error', error: expect.stringMatching(/clip expired or was deleted/) });
-    const job = await h.service.queues.vodPromote.getJob(promotionJobId(videoId));
-    expect(job?.attemptsMade).toBe(1); // permanent: not retried
+    const video = await waitVideo(h, videoId);
+    expect(video.status).toBe('ready');
+    const files = await vodFiles(h.ctx.config.dataDir, videoId);
+    expect([...files.keys()].sort()).toEqual(expectedVodFiles(video));
+    // Done, the promotion let go of the clip: its record and hold are gone.
+    expect(await h.keys(`{s${streamId}}:k:${clip.id}`)).toEqual([]);
+    expect(await h.ctx.redis.zscore(h.ctx.keys.stream.held(streamId), clip.id)).toBeNull();
   });
 
   it('a DELETE during the promotion stops it, and no file is left behind', async () => {
@@ -252,15 +265,16 @@ describe('lifecycle', () => {
     expect((await waitJobDone(h, videoId)).returnvalue).toBe('deleted');
   });
 
-  it('ends in error when its clip is deleted while still recording', async () => {
+  it('a clip deleted while still recording keeps its VOD pending: the promotion follows its finalization', async () => {
     const videoId = await vodClip(h, streamId, Math.floor(h.clock.now() / 1000), 30);
     const clip = ((await h.api('GET', `/streaming/streams/${streamId}/clip_recording`)).json() as { id: string; video_id: number; status: string }[])
       .find((c) => c.video_id === videoId)!;
     expect(clip.status).toBe('recording');
     expect((await h.api('GET', `/streaming/videos/${videoId}`)).json().status).toBe('pending');
     expect((await h.api('DELETE', `/streaming/streams/${streamId}/clip_recording/${clip.id}`)).statusCode).toBe(204);
-    expect((await h.api('GET', `/streaming/videos/${videoId}`)).json())
-      .toMatchObject({ status: 'error', error: expect.stringMatching(/deleted before it was ready/) });
+    expect((await h.api('GET', `/streaming/streams/${streamId}/clip_recording/${clip.id}`)).statusCode).toBe(404);
+    expect((await h.api('GET', `/streaming/videos/${videoId}`)).json().status).toBe('pending');
+    expect(await h.ctx.redis.zscore(h.ctx.keys.stream.recording(streamId), clip.id)).not.toBeNull();
   });
 
   it('restores a finished VOD whose Redis record was lost, and moves the id sequence past it', async () => {

@@ -70,6 +70,8 @@ local function enter_index(base, l, id, now, grace, hold)
   local n = redis.call('HINCRBY', base .. ':rseq', pl, 1)
   local member = chunk_member(id, dur, size, tonumber(l.discSeq), l.disc, n)
   redis.call('ZADD', base .. ':i:' .. pl, int(start), member)
+  -- Its rendition and start: a clip's chunk URL serves it only inside that clip's span (src/clips/chunk-grant.ts).
+  redis.call('HSET', ckey, 'p', pl, 's', int(start))
   local window = window_ms(base)
   -- The window retires the chunk explicitly (trim_index); this TTL is only
   -- the backstop. It outlasts the window by the longest clip expiration

@@ -1,21 +1,28 @@
--- ARGV: base, now, JSON [playlist names], deleteStream ('1' or '0')
--- Empties a stream's DVR. Chunks that clips still need move to the archive
--- and stay until those clips expire; everything else goes now.
-local base, now = ARGV[1], tonumber(ARGV[2])
-local spans = live_spans(base, now, nil)
-for _, pl in ipairs(cjson.decode(ARGV[3])) do
-  local index = base .. ':i:' .. pl
-  local members = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
-  for j = 1, #members, 2 do retire(base, pl, members[j], tonumber(members[j + 1]), spans) end
-  redis.call('DEL', index)
+-- KEYS: meta, uploaded, listed, renditions, declared, playlists, pltime, rstat, chunkseq, dead, then i:{pl}, dr:{pl} per playlist
+-- ARGV: deleteStream ('1' or '0'), playlists JSON [names]
+-- Empties a stream's DVR in O(1) per rendition: its index becomes the drain
+-- (dr:{pl}) that sweep_retention.lua retires a batch at a time, keeping in
+-- the archive what clips still cover. Uploads no playlist listed go now.
+local dead = KEYS[10]
+for i, _ in ipairs(cjson.decode(ARGV[2])) do
+  local index, drain = KEYS[9 + 2 * i], KEYS[10 + 2 * i]
+  if redis.call('EXISTS', index) == 1 then
+    if redis.call('EXISTS', drain) == 0 then
+      redis.call('RENAME', index, drain)
+    else
+      -- A drop still being retired: the caller drains first (retention.ts),
+      -- so this merge happens only when two drops race.
+      redis.call('ZUNIONSTORE', drain, 2, drain, index)
+      redis.call('DEL', index)
+    end
+  end
 end
-for _, id in ipairs(redis.call('HVALS', base .. ':uploaded')) do redis.call('DEL', chunk_key(base, id)) end
-redis.call('DEL', base .. ':uploaded', base .. ':listed')
-if ARGV[4] == '1' then
-  redis.call('DEL', base .. ':meta', base .. ':renditions', base .. ':declared', base .. ':playlists', base .. ':pltime',
-    base .. ':rstat', base .. ':chunkseq')
+for _, id in ipairs(redis.call('HVALS', KEYS[2])) do redis.call('SADD', dead, id) end
+redis.call('DEL', KEYS[2], KEYS[3])
+if ARGV[1] == '1' then
+  redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
   -- rseq stays: it names the renditions whose archives the cleaner sweeps.
 else
-  redis.call('HDEL', base .. ':meta', 'last_chunk_at')
+  redis.call('HDEL', KEYS[1], 'last_chunk_at')
 end
 return 1

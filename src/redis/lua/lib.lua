@@ -1,14 +1,22 @@
 -- Shared helpers, prepended to every script. `base` is the stream's key
 -- prefix including its hash tag, so every key built here shares one slot.
+-- Scripts other than commit.lua get every key they touch through KEYS (see
+-- src/redis/script-keys.ts); the helpers below take key names, not `base`.
 --
--- Layout per stream (see src/redis/keys.ts):
+-- The retention invariant (docs/retention.md): a chunk lives while the
+-- window, a clip span or a VOD hold needs it. Per stream:
 --   i:{pl}   the window index of a rendition: zset, score = chunk start (unix
 --            ms), member "chunkId|durMs|size|discSeq|disc|n"
---   a:{pl}   the archive: chunks that left the window but a clip still needs
---   ax:{pl}  the same members scored by when no clip needs them any more
---   spans    clipId -> "ws|we|expires": the time a clip covers and until when
--- A clip copies nothing: its chunks are the members of i and a inside its
--- span. Its span keeps chunks alive once they leave the window.
+--   a:{pl}   the archive: chunks that left the window while a clip covered them
+--   dr:{pl}  a dropped DVR still being retired, a batch at a time
+--   cws/cwe  zsets clipId -> start / end (ms) of the span each held clip covers
+--   held     zset clipId -> until when (ms) the clip keeps its chunks
+--   recheck  archived ranges a released clip covered, still to look at again
+--   dead     set of chunk ids no longer needed; TypeScript unlinks their bytes
+-- A chunk [s, f) is needed while some held clip has ws < f and we > s:
+-- (clips with ws < f) minus (clips with we <= s), two O(log n) counts, so
+-- no script ever walks the clips. Walks over chunks are bounded by a budget
+-- per call; the caller calls again while work remains.
 
 local function split(member)
   local out = {}
@@ -32,80 +40,85 @@ end
 local function member_id(member) return string.match(member, '^[^|]*') end
 local function member_dur(member) return tonumber(string.match(member, '^[^|]*|([^|]*)')) end
 
-local function window_ms(base)
-  local meta = redis.call('HMGET', base .. ':meta', 'dvr_duration', 'dvr_enabled')
+local function window_of(meta_key)
+  local meta = redis.call('HMGET', meta_key, 'dvr_duration', 'dvr_enabled')
   local seconds = tonumber(meta[1] or '3600')
   -- Without DVR only the live edge is kept, enough for a live playlist.
   if meta[2] == '0' then seconds = math.min(seconds, 30) end
   return seconds * 1000
 end
 
--- The spans of unexpired clips (other than `except`), read once per script:
--- a list of {ws, we, expires}.
-local function live_spans(base, now, except)
-  local raw = redis.call('HGETALL', base .. ':spans')
-  local spans = {}
-  for i = 1, #raw, 2 do
-    if raw[i] ~= except then
-      local s = split(raw[i + 1])
-      local exp = tonumber(s[3])
-      if exp > now then spans[#spans + 1] = { tonumber(s[1]), tonumber(s[2]), exp } end
+local function window_ms(base) return window_of(base .. ':meta') end
+
+-- The retention keys of one stream, for commit.lua (which builds its keys from base).
+local function retention_of(base)
+  return { cws = base .. ':cws', cwe = base .. ':cwe', dead = base .. ':dead' }
+end
+
+-- Whether a held clip covers [start, finish).
+local function needed(r, start, finish)
+  local began = redis.call('ZCOUNT', r.cws, '-inf', '(' .. finish)
+  if began == 0 then return false end
+  return began - redis.call('ZCOUNT', r.cwe, '-inf', start) > 0
+end
+
+-- Chunks leaving the window (or a dropped DVR) in one batch: into the archive
+-- those a clip covers, the others' ids to the dead set. Batched writes: one
+-- call per key, not one per chunk. `chunks` is a WITHSCORES reply.
+local function retire_all(r, archive, chunks, first, last)
+  local keep, gone = {}, {}
+  for j = first, last, 2 do
+    local member, start = chunks[j], tonumber(chunks[j + 1])
+    if needed(r, start, start + member_dur(member)) then
+      keep[#keep + 1] = start
+      keep[#keep + 1] = member
+    else
+      gone[#gone + 1] = member_id(member)
     end
   end
-  return spans
+  for i = 1, #keep, 7998 do redis.call('ZADD', archive, unpack(keep, i, math.min(i + 7997, #keep))) end
+  for i = 1, #gone, 7999 do redis.call('SADD', r.dead, unpack(gone, i, math.min(i + 7998, #gone))) end
 end
 
--- Until when some clip of `spans` covers [start, finish) (0: none does).
-local function needed_until(spans, start, finish)
-  local until_ms = 0
-  for _, s in ipairs(spans) do
-    if s[1] < finish and s[2] > start and s[3] > until_ms then until_ms = s[3] end
-  end
-  return until_ms
-end
+local function retire(r, archive, member, start) retire_all(r, archive, { member, start }, 1, 1) end
 
--- A chunk leaves the window: into the archive if a clip needs it, else gone.
-local function retire(base, pl, member, start, spans)
-  local parts = split(member)
-  local until_ms = needed_until(spans, start, start + tonumber(parts[2]))
-  if until_ms > 0 then
-    redis.call('ZADD', base .. ':a:' .. pl, start, member)
-    redis.call('ZADD', base .. ':ax:' .. pl, until_ms, member)
-    redis.call('PEXPIREAT', chunk_key(base, parts[1]), until_ms)
-  else
-    redis.call('DEL', chunk_key(base, parts[1]))
-  end
-end
-
--- Retire every chunk of one rendition that ended before the window start.
-local function trim_index(base, pl, now, window)
-  local index = base .. ':i:' .. pl
+-- Retire up to `budget` chunks of one rendition that ended before the
+-- window start. Returns how many were retired and whether more are due.
+local function trim_keys(r, index, archive, now, window, budget)
   local cutoff = now - window
   -- Scores are start times: a chunk ending before the cutoff started before it.
-  local old = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'WITHSCORES')
-  local removed, spans = 0, nil
-  for j = 1, #old, 2 do
+  local old = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'WITHSCORES', 'LIMIT', 0, budget + 1)
+  local ended, members = {}, {}
+  for j = 1, math.min(#old, 2 * budget), 2 do
     local member, start = old[j], tonumber(old[j + 1])
-    if start + tonumber(split(member)[2]) <= cutoff then
-      spans = spans or live_spans(base, now, nil)
-      retire(base, pl, member, start, spans)
-      redis.call('ZREM', index, member)
-      removed = removed + 1
+    if start + member_dur(member) <= cutoff then
+      ended[#ended + 1] = member
+      ended[#ended + 1] = old[j + 1]
+      members[#members + 1] = member
     end
   end
+  if #members == 0 then return 0, false end
+  retire_all(r, archive, ended, 1, #ended - 1)
+  for i = 1, #members, 7999 do redis.call('ZREM', index, unpack(members, i, math.min(i + 7998, #members))) end
+  return #members, #old > 2 * budget
+end
+
+-- The commit path's trim (commit.lua): a few chunks per committed chunk
+-- keeps up with any window; the cleaner does the rest.
+local function trim_index(base, pl, now, window)
+  local removed = trim_keys(retention_of(base), base .. ':i:' .. pl, base .. ':a:' .. pl, now, window, 16)
   return removed
 end
 
--- Forget archived chunks no clip needs any more (their keys are expiring now).
-local function sweep_archive(base, pl, now)
-  local ax = base .. ':ax:' .. pl
-  local gone = redis.call('ZRANGEBYSCORE', ax, '-inf', now)
-  for _, member in ipairs(gone) do
-    redis.call('ZREM', base .. ':a:' .. pl, member)
-    redis.call('DEL', chunk_key(base, split(member)[1]))
-  end
-  if #gone > 0 then redis.call('ZREMRANGEBYSCORE', ax, '-inf', now) end
-  return #gone
+-- A released clip's span [ws, we) in one rendition's archive goes into
+-- `recheck` (as "pl|from|to|clipId"): sweep_retention.lua looks at those
+-- chunks again, a batch at a time. `from` is a ZRANGEBYSCORE bound.
+local function queue_recheck(recheck, archive, pl, ws, we, clip_id, now)
+  local from = ws
+  local at = redis.call('ZREVRANGEBYSCORE', archive, '(' .. ws, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if at[2] and tonumber(at[2]) + tonumber(split(at[1])[2]) > ws then from = tonumber(at[2]) end
+  if redis.call('ZCOUNT', archive, from, '(' .. we) == 0 then return end
+  redis.call('ZADD', recheck, now, pl .. '|' .. from .. '|' .. we .. '|' .. clip_id)
 end
 
 -- Events (webhooks): recorded in the same script as the change they announce,
@@ -134,13 +147,7 @@ local function note_chunk_for_events(base, now)
   outbox_push(base .. ':outbox', 'stream.live', m[1], meta)
 end
 
--- Clips whose expiration has come leave the clip list, each with its
--- clip.expired event. The record of a clip whose company subscribed to
--- clip.expired outlives the expiration by its `ev_grace` (ms, set at
--- creation by src/events/announce.ts) so the event can carry it.
-local function expire_clips(base, now)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':clips', '-inf', now)) do
-    outbox_push(base .. ':outbox', 'clip.expired', id, base .. ':k:' .. id)
-  end
-  redis.call('ZREMRANGEBYSCORE', base .. ':clips', '-inf', now)
-end
+-- Clips whose expiration has come leave the clip list with their
+-- clip.expired event in trim_window.lua (the records are declared keys there).
+-- The record of a clip whose company subscribed to clip.expired outlives the
+-- expiration by its `ev_grace` (ms, set at creation by src/events/announce.ts).

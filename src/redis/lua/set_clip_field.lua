@@ -1,7 +1,7 @@
--- ARGV: base, clipId, field, value
+-- KEYS: clip
+-- ARGV: field, value
 -- Sets one field of a clip record that still exists: a plain HSET on a clip
 -- deleted meanwhile would bring back a record with no expiry.
-local key = ARGV[1] .. ':k:' .. ARGV[2]
-if redis.call('EXISTS', key) == 0 then return 0 end
-redis.call('HSET', key, ARGV[3], ARGV[4])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1

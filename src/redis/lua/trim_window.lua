@@ -1,39 +1,36 @@
--- ARGV: base, now, JSON [playlist names]
--- The cleaner's pass over one stream: retire chunks that left the window,
--- forget archived chunks and clips that expired.
-local base, now = ARGV[1], tonumber(ARGV[2])
-local window = window_ms(base)
-local removed = 0
-for _, pl in ipairs(cjson.decode(ARGV[3])) do
-  removed = removed + trim_index(base, pl, now, window)
-  removed = removed + sweep_archive(base, pl, now)
-end
--- Listings whose chunk never came, and uploads no playlist ever listed
--- (their bytes expired after the grace period), are forgotten.
-local listed = redis.call('HGETALL', base .. ':listed')
+-- KEYS: meta, listed, clips, held, rseq, recording, cws, cwe, recheck, dead, outbox,
+--       then a:{pl}, dr:{pl}, i:{pl} per playlist, then the record key of each clip in ARGV[3]
+-- ARGV: now, playlists JSON [names], JSON [ids of clips whose expiration has come] (read just before)
+-- The cleaner's bookkeeping once sweep_retention.lua has nothing left to do:
+-- listings whose chunk never came, expired clips leaving the list (each with
+-- its clip.expired event; the caller passes them, so their records are
+-- declared keys), and the last keys of a deleted stream. Returns -1 when a
+-- deleted stream has nothing left to look after (the caller stops visiting
+-- it), else 0.
+local now = tonumber(ARGV[1])
+local playlists = cjson.decode(ARGV[2])
+local outbox = KEYS[11]
+-- Listings whose chunk never came are forgotten.
+local listed = redis.call('HGETALL', KEYS[2])
 for i = 1, #listed, 2 do
-  if tonumber(cjson.decode(listed[i + 1]).at or 0) < now - 600000 then redis.call('HDEL', base .. ':listed', listed[i]) end
+  if tonumber(cjson.decode(listed[i + 1]).at or 0) < now - 600000 then redis.call('HDEL', KEYS[2], listed[i]) end
 end
-local uploaded = redis.call('HGETALL', base .. ':uploaded')
-for i = 1, #uploaded, 2 do
-  if redis.call('EXISTS', chunk_key(base, uploaded[i + 1])) == 0 then redis.call('HDEL', base .. ':uploaded', uploaded[i]) end
+local records = 11 + 3 * #playlists
+for i, id in ipairs(cjson.decode(ARGV[3] or '[]')) do
+  local expiration = tonumber(redis.call('ZSCORE', KEYS[3], id) or '')
+  if expiration and expiration <= now then
+    outbox_push(outbox, 'clip.expired', id, KEYS[records + i])
+    redis.call('ZREM', KEYS[3], id)
+  end
 end
--- A recording clip leaves that list when its record is gone (not at its
--- expiration: a VOD promotion may hold it and still need it finalized).
-for _, clip_id in ipairs(redis.call('ZRANGEBYSCORE', base .. ':recording', '-inf', now)) do
-  if redis.call('EXISTS', base .. ':k:' .. clip_id) == 0 then redis.call('ZREM', base .. ':recording', clip_id) end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('ZCARD', KEYS[3]) > 0 or redis.call('ZCARD', KEYS[4]) > 0
+  or redis.call('ZCARD', KEYS[9]) > 0 or redis.call('SCARD', KEYS[10]) > 0 or redis.call('EXISTS', outbox) == 1 then
+  return 0
 end
-expire_clips(base, now)
--- A span outlives its clip's expiration while a VOD promotion holds it.
-local spans = redis.call('HGETALL', base .. ':spans')
-for i = 1, #spans, 2 do
-  if tonumber(split(spans[i + 1])[3]) <= now then redis.call('HDEL', base .. ':spans', spans[i]) end
+for i, _ in ipairs(playlists) do
+  for k = 9 + 3 * i, 11 + 3 * i do
+    if redis.call('EXISTS', KEYS[k]) == 1 then return 0 end
+  end
 end
--- A deleted stream is visited until its last clip is gone; then its
--- remaining bookkeeping goes and the caller stops visiting it (-1).
-if redis.call('EXISTS', base .. ':meta') == 0 and redis.call('ZCARD', base .. ':clips') == 0
-  and redis.call('HLEN', base .. ':spans') == 0 and redis.call('EXISTS', base .. ':outbox') == 0 then
-  redis.call('DEL', base .. ':rseq', base .. ':spans', base .. ':recording', base .. ':clips')
-  return -1
-end
-return removed
+redis.call('DEL', KEYS[5], KEYS[6], KEYS[3], KEYS[7], KEYS[8])
+return -1
