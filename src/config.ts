@@ -60,8 +60,6 @@ export interface Config {
   loginFailureWindowSeconds: number;
   /** Make a thumbnail tile of every chunk (storyboards, screenshots). */
   thumbnails: boolean;
-  /** Thumbnail ffmpeg children one process runs at once (niced). */
-  thumbnailConcurrency: number;
   /** A Redis command a request waits on fails after this long (then 503), as do all while Redis is unreachable. */
   redisCommandTimeoutMs: number;
   /** How long a shutdown waits for running jobs before leaving them to be retried. */
@@ -190,7 +188,6 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 30, 1, 1_000_000),
     loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 600, 1, 24 * 3600),
     thumbnails: bool(env, 'THUMBNAILS', true),
-    thumbnailConcurrency: int(env, 'THUMBNAIL_CONCURRENCY', 1, 1, 64),
     redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 100, 60_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1000, 600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000),

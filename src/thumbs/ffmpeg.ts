@@ -63,8 +63,8 @@ function scaleFilter(size: { box?: [number, number]; width?: number }): string {
  * `box`, letterboxed into exactly that many pixels (tiles of one storyboard
  * all have one size); with `width` only, scaled to it keeping the aspect.
  */
-export function firstFrame(chunk: Buffer, size: { box?: [number, number]; width?: number }): Promise<Buffer> {
-  return runFfmpeg([...CHUNK_IN, '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', scaleFilter(size), ...JPEG_OUT], chunk);
+export function firstFrame(chunk: Buffer, size: { box?: [number, number]; width?: number }, { nice = true } = {}): Promise<Buffer> {
+  return runFfmpeg([...CHUNK_IN, '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', scaleFilter(size), ...JPEG_OUT], chunk, { nice });
 }
 
 /**
@@ -96,7 +96,8 @@ export function composeSprite(tiles: (Buffer | null)[], columns: number, blank: 
   const rows = Math.max(1, Math.ceil(tiles.length / columns));
   const cols = Math.min(columns, Math.max(1, tiles.length));
   const input = Buffer.concat(tiles.map((t) => t ?? blank));
-  return runFfmpeg(['-f', 'image2pipe', '-c:v', 'mjpeg', '-i', 'pipe:0', '-vf', `tile=${cols}x${rows}`, '-frames:v', '1', ...JPEG_OUT], input);
+  // A viewer waits for it: request priority.
+  return runFfmpeg(['-f', 'image2pipe', '-c:v', 'mjpeg', '-i', 'pipe:0', '-vf', `tile=${cols}x${rows}`, '-frames:v', '1', ...JPEG_OUT], input, { nice: false });
 }
 
 /** A black JPEG of the tile size, for places whose tile is not made (yet). */

@@ -30,7 +30,8 @@ export async function clipPoster(ctx: Context, clip: ClipRecord, askedWidth?: nu
       if (!first) return null;
       const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, first.id), 'b');
       if (!bytes) return null;
-      const jpeg = await firstFrame(bytes, { width });
+      // A viewer waits for it: request priority, not the background's.
+      const jpeg = await firstFrame(bytes, { width }, { nice: false });
       posters.set(key, jpeg);
       return jpeg;
     })().finally(() => building.delete(key));

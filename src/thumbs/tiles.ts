@@ -5,7 +5,8 @@
 // tile needs no lifetime of its own.
 import type { Context } from '../context.js';
 import { loadRenditions } from '../dvr/renditions.js';
-import { BackgroundQueue } from './background.js';
+import { backgroundOf } from '../mp4/prebuild.js';
+import type { BackgroundQueue } from '../util/background.js';
 import { blankTile, firstFrames } from './ffmpeg.js';
 
 export const TILE_WIDTH = 160;
@@ -34,7 +35,10 @@ export function tileSource<R extends { playlist: string; height?: number }>(rend
   return tall[0] ?? sized.sort((a, b) => b.height! - a.height!)[0] ?? renditions[0];
 }
 
-let queue: BackgroundQueue | undefined;
+/** The service background queues tiles went to, so tilesSettled() can wait on them. */
+const queues = new Set<BackgroundQueue>();
+let delayed = 0;
+let batchSeq = 0;
 interface TileJob { ctx: Context; key: string }
 /** Chunks whose tile is due, waiting to share an ffmpeg. */
 const due: TileJob[] = [];
@@ -45,32 +49,43 @@ function runDue(ctx: Context, now: boolean): void {
   if (batchTimer) clearTimeout(batchTimer);
   batchTimer = null;
   if (now) {
-    tileQueue(ctx).push(makeDueTiles);
+    submit(ctx, `tiles:${++batchSeq}`, makeDueTiles);
     return;
   }
   batchTimer = setTimeout(() => {
     batchTimer = null;
-    tileQueue(ctx).push(makeDueTiles);
+    submit(ctx, `tiles:${++batchSeq}`, makeDueTiles);
   }, BATCH_WAIT_MS);
   batchTimer.unref();
 }
 const choice = new Map<string, { playlist: string; until: number }>();
 let blank: Promise<Buffer> | undefined;
 
-function tileQueue(ctx: Context): BackgroundQueue {
-  queue ??= new BackgroundQueue(ctx.config.thumbnailConcurrency, BACKLOG, (err) => {
-    // An ffmpeg ended by a signal (the shutdown, a signal to the process group) did not fail.
-    if (INTERRUPTED.test((err as Error)?.message ?? '')) ctx.log.debug({ err: (err as Error).message }, 'thumbnail interrupted');
-    else ctx.log.warn({ err }, 'making a thumbnail failed');
+/**
+ * Tiles share the service's background queue (below requests and ingest,
+ * bounded with the MP4 prebuilds by BACKGROUND_CONCURRENCY).
+ */
+function submit(ctx: Context, key: string, task: () => Promise<void>): void {
+  const queue = backgroundOf(ctx);
+  queues.add(queue);
+  queue.submit(key, async () => {
+    try {
+      await task();
+    } catch (err) {
+      // An ffmpeg ended by a signal (the shutdown, a signal to the process group) did not fail.
+      if (INTERRUPTED.test((err as Error)?.message ?? '')) ctx.log.debug({ err: (err as Error).message }, 'thumbnail interrupted');
+      else ctx.log.warn({ err }, 'making a thumbnail failed');
+    }
   });
-  return queue;
 }
 
 /** Makes the tiles that are due now, without waiting for company, and resolves once none is left (tests, shutdown). */
 export async function tilesSettled(): Promise<void> {
-  while (queue && (queue.size > 0 || due.length > 0)) {
+  for (;;) {
     if (due.length > 0) runDue(due[0].ctx, true);
-    await queue.settled();
+    await Promise.all([...queues].map((q) => q.idle()));
+    if (due.length === 0 && delayed === 0 && [...queues].every((q) => q.pending === 0 && q.active === 0)) return;
+    if (delayed > 0) await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -78,7 +93,6 @@ export function stopTiles(): void {
   due.length = 0;
   if (batchTimer) clearTimeout(batchTimer);
   batchTimer = null;
-  queue?.clear();
 }
 
 /** A black tile for storyboard places whose tile is not there. */
@@ -106,7 +120,7 @@ export function scheduleTile(ctx: Context, streamId: number, playlist: string, c
   const cached = choice.get(`${ctx.keys.prefix}:${streamId}`);
   // The common case costs nothing: a chunk of another rendition than the tiles' one.
   if (cached && cached.until > Date.now() && cached.playlist !== playlist) return;
-  tileQueue(ctx).push(() => makeTile(ctx, streamId, playlist, chunkId, 0));
+  submit(ctx, `tile:${ctx.keys.prefix}:${streamId}:${chunkId}`, () => makeTile(ctx, streamId, playlist, chunkId, 0));
 }
 
 async function makeTile(ctx: Context, streamId: number, playlist: string, chunkId: string, attempt: number): Promise<void> {
@@ -114,7 +128,13 @@ async function makeTile(ctx: Context, streamId: number, playlist: string, chunkI
   // Until the probe has told every rendition's height, which one is the
   // source is not known: ask again shortly.
   if (!source || (!source.settled && attempt < PROBE_RETRIES)) {
-    if (attempt < PROBE_RETRIES) tileQueue(ctx).later(PROBE_RETRY_MS, () => makeTile(ctx, streamId, playlist, chunkId, attempt + 1));
+    if (attempt < PROBE_RETRIES) {
+      delayed += 1;
+      setTimeout(() => {
+        delayed -= 1;
+        submit(ctx, `tile:${ctx.keys.prefix}:${streamId}:${chunkId}:${attempt + 1}`, () => makeTile(ctx, streamId, playlist, chunkId, attempt + 1));
+      }, PROBE_RETRY_MS).unref();
+    }
     return;
   }
   if (source.playlist !== playlist) return;
