@@ -1,7 +1,7 @@
 // The two ffmpeg calls thumbnails need: one frame of a chunk as a JPEG (the
 // chunk is decoded up to its first picture, never re-encoded), and a sprite
-// sheet composed from stored tiles. Children run niced (below requests and
-// ingest), are killed at a timeout, and are killed at shutdown.
+// sheet composed from stored tiles. Tile children run niced (below requests
+// and ingest); every child is killed at a timeout and at shutdown.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -5,8 +5,7 @@
 // tile needs no lifetime of its own.
 import type { Context } from '../context.js';
 import { loadRenditions } from '../dvr/renditions.js';
-import { backgroundOf } from '../mp4/prebuild.js';
-import type { BackgroundQueue } from '../util/background.js';
+import { backgroundQueueOf, type BackgroundQueue } from '../util/background.js';
 import { blankTile, firstFrames } from './ffmpeg.js';
 
 export const TILE_WIDTH = 160;
@@ -66,7 +65,13 @@ let blank: Promise<Buffer> | undefined;
  * bounded with the MP4 prebuilds by BACKGROUND_CONCURRENCY).
  */
 function submit(ctx: Context, key: string, task: () => Promise<void>): void {
-  const queue = backgroundOf(ctx);
+  // The same queue as src/mp4/prebuild.ts's backgroundOf (one per service,
+  // whoever asks first makes it); not imported from there: an import cycle.
+  const queue = backgroundQueueOf(ctx, {
+    concurrency: ctx.config.backgroundConcurrency,
+    onError: (task, err) => ctx.log.warn({ task, err: (err as Error).message }, 'background task failed'),
+    onDrop: (task) => ctx.log.info({ task }, 'background queue full: task dropped'),
+  });
   queues.add(queue);
   queue.submit(key, async () => {
     try {
