@@ -7,7 +7,10 @@
 # nothing is missing: only file dates and PATH are checked then.
 # Everything goes to stderr: `npm run cli` prints JSON on stdout after this.
 #
-#   scripts/ensure.sh [--quiet] [--need-redis-server] [--need-chromium] [--need-nginx] [--need-wrk]
+#   scripts/ensure.sh [--quiet] [--need-redis-server] [--need-chromium] [--need-nginx] [--need-wrk] [--need-gateways]
+#
+# --need-gateways: nginx with its RTMP module (the RTMP ingest); Debian's
+# ffmpeg already has libsrt (the SRT ingest) and RTMP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,7 @@ need_redis=0
 need_chromium=0
 need_nginx=0
 need_wrk=0
+need_gateways=0
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
@@ -23,6 +27,7 @@ for arg in "$@"; do
     --need-chromium) need_chromium=1 ;;
     --need-nginx) need_nginx=1 ;;
     --need-wrk) need_wrk=1 ;;
+    --need-gateways) need_gateways=1 ;;
     *) echo "ensure.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +82,11 @@ if [ "$need_nginx" = 1 ]; then
 fi
 if [ "$need_wrk" = 1 ]; then
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+fi
+
+if [ "$need_gateways" = 1 ]; then
+  { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || missing+=(nginx)
+  [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

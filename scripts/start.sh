@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${REDIS_URL:-}" ]; then
-  bash scripts/ensure.sh --quiet --need-redis-server
+  bash scripts/ensure.sh --quiet --need-redis-server --need-gateways
 else
-  bash scripts/ensure.sh --quiet
+  bash scripts/ensure.sh --quiet --need-gateways
 fi
 
 # tsx as a node loader, not `npx tsx`: npx and the tsx CLI each add a process,

@@ -94,6 +94,19 @@ export interface Config {
   /** How often outboxes are swept for events not relayed yet (a crash, stream.live/offline). */
   webhookSweepMs: number;
   webhookConcurrency: number;
+  /** RTMP ingest port (nginx-rtmp run by the service); 0: no RTMP. */
+  rtmpPort: number;
+  /** SRT ingest port, one for every stream (routed by streamid); 0: no SRT. */
+  srtPort: number;
+  srtLatencyMs: number;
+  /** Empty: SRT without encryption; else 10-79 characters every SRT publisher must give. */
+  srtPassphrase: string;
+  /** Length of the chunks the RTMP/SRT gateways cut, seconds (on the source's keyframes). */
+  gatewayChunkSeconds: number;
+  /** Host named in push_url / push_url_srt; empty: the host of PUBLIC_BASE_URL. */
+  ingestHost: string;
+  /** Pull from private and loopback addresses too (tests, private origins). */
+  pullAllowPrivate: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -207,5 +220,24 @@ export function loadConfig(env: Env = process.env): Config {
     webhookLogSeconds: int(env, 'WEBHOOK_LOG_SECONDS', 7 * 24 * 3600, 60, 90 * 24 * 3600),
     webhookSweepMs: int(env, 'WEBHOOK_SWEEP_MS', 1000, 50, 3_600_000),
     webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 20, 1, 1000),
+    ...gatewaySettings(env),
+  };
+}
+
+function gatewaySettings(env: Env) {
+  const srtPassphrase = env.SRT_PASSPHRASE ?? '';
+  if (srtPassphrase && (srtPassphrase.length < 10 || srtPassphrase.length > 79)) {
+    throw new ConfigError('SRT_PASSPHRASE must have 10 to 79 characters (libsrt\'s rule)');
+  }
+  const ingestHost = env.INGEST_HOST ?? '';
+  if (ingestHost && !/^[A-Za-z0-9.:\[\]-]{1,253}$/.test(ingestHost)) throw new ConfigError(`INGEST_HOST must be a host name or address, got "${ingestHost}"`);
+  return {
+    rtmpPort: int(env, 'RTMP_PORT', 1935, 0, 65535),
+    srtPort: int(env, 'SRT_PORT', 8890, 0, 65535),
+    srtLatencyMs: int(env, 'SRT_LATENCY_MS', 120, 20, 8000),
+    srtPassphrase,
+    gatewayChunkSeconds: int(env, 'GATEWAY_CHUNK_SECONDS', 2, 1, 10),
+    ingestHost,
+    pullAllowPrivate: bool(env, 'PULL_ALLOW_PRIVATE', false),
   };
 }

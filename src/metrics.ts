@@ -24,4 +24,19 @@ export const metrics = {
   remuxSeconds: new Histogram({
     name: 'dvr_mp4_remux_seconds', help: 'Time to remux a clip to MP4', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry],
   }),
+  // Gateways (RTMP, SRT) and the HLS puller, by protocol.
+  gatewayPublishes: new Counter({
+    name: 'dvr_gateway_publishes_total', help: 'Publish attempts on the gateways, by protocol and outcome',
+    labelNames: ['protocol', 'outcome'] as const, registers: [registry],
+  }),
+  gatewayLive: new Gauge({
+    name: 'dvr_gateway_live_publishers', help: 'Publishers being packaged now, by protocol', labelNames: ['protocol'] as const, registers: [registry],
+  }),
+  gatewayPackagerFailures: new Counter({
+    name: 'dvr_gateway_packager_failures_total', help: 'Packaging ffmpeg runs that ended in an error, by protocol',
+    labelNames: ['protocol'] as const, registers: [registry],
+  }),
+  pullChunks: new Counter({ name: 'dvr_pull_chunks_total', help: 'Chunks fetched from HLS origins', registers: [registry] }),
+  pullErrors: new Counter({ name: 'dvr_pull_errors_total', help: 'Failed fetches from HLS origins', registers: [registry] }),
+  pullStreams: new Gauge({ name: 'dvr_pull_streams', help: 'Streams this process pulls now', registers: [registry] }),
 };

@@ -23,6 +23,7 @@ import { createMp4Service, killAllFfmpeg, type Mp4Service } from './mp4/index.js
 import { startWorkers, type Workers } from '../workers/index.js';
 import { killThumbnailFfmpeg } from './thumbs/ffmpeg.js';
 import { stopTiles } from './thumbs/tiles.js';
+import { loopbackIngestBase, startGateways, type Gateways } from './gateways/index.js';
 
 export interface Service {
   ctx: Context;
@@ -31,6 +32,7 @@ export interface Service {
   workers?: Workers;
   mp4: Mp4Service;
   health: RedisHealth;
+  gateways?: Gateways;
   close(): Promise<void>;
 }
 
@@ -65,8 +67,11 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   const app = config.role !== 'worker'
     ? await buildApp({ ctx, queues, readiness: { workersRunning: () => workers?.running() ?? true }, mp4: mp4.handler })
     : undefined;
+  // RTMP/SRT/pull feed the HTTP ingest of this process's app.
+  const gateways = app ? await startGateways(ctx, loopbackIngestBase(ctx, app)) : undefined;
   return {
     ctx,
+    gateways,
     queues,
     app,
     workers,
@@ -77,6 +82,8 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
       // MP4 builds first: a request waiting for one answers 503 at once
       // instead of holding the shutdown for the ffmpeg timeout.
       await mp4.close();
+      // Gateway packagers push their last chunk through the app: before it closes.
+      await gateways?.close();
       await app?.close();
       // Probes started by the last pushes still write what they learn.
       await ctx.probes.settled();

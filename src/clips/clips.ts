@@ -43,7 +43,7 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
   // A clip reaching into the future may be made before the stream's first
   // chunk (a scheduled clip): it learns its renditions when they appear.
   if (renditions.length === 0 && (window.start + window.duration) * 1000 <= ctx.clock.now()) {
-    throw new ClipRefusedError('the stream has not delivered any chunk yet: push to its push_url first');
+    throw new ClipRefusedError('the stream has not delivered any chunk yet: push to it first (push_url, push_url_srt or push_url_hls)');
   }
   const id = newClipId();
   const fields = {

@@ -1,6 +1,7 @@
 // A synthetic live encoder for the first run and the end-to-end test: an
-// ffmpeg test pattern with a clock and a tone, three renditions, pushed as HLS
-// over HTTP PUT exactly the way a real ffmpeg-based encoder would push.
+// ffmpeg test pattern with a clock and a tone, published over RTMP as OBS
+// does (an rtmp:// target), or three renditions pushed as HLS over HTTP PUT
+// exactly the way a real ffmpeg-based encoder would push.
 import { execFile } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
@@ -35,6 +36,29 @@ interface EncoderPlan {
   output: string;
 }
 
+/** One 720p rendition with a tone as FLV, the way OBS publishes over RTMP. */
+function rtmpPlan(target: string, opts: DemoEncoderOptions, clock: string): EncoderPlan {
+  const hlsTime = opts.hlsTime ?? 2;
+  const top = LADDER[LADDER.length - 1];
+  const outputOptions = [
+    '-map', '[v]', '-map', '1:a', '-b:v', `${top.videoKbps}k`, '-maxrate', `${top.videoKbps}k`, '-bufsize', `${top.videoKbps * 2}k`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-g', String(FPS * hlsTime), '-keyint_min', String(FPS * hlsTime), '-sc_threshold', '0',
+    '-c:a', 'aac', '-b:a', '64k', '-ac', '2', '-ar', '48000',
+    ...(opts.durationSec ? ['-t', String(opts.durationSec)] : []),
+    '-f', 'flv',
+  ];
+  return {
+    inputs: [
+      { source: `testsrc2=size=${top.width}x${top.height}:rate=${FPS}`, options: ['-re', '-f', 'lavfi'] },
+      { source: 'sine=frequency=440:sample_rate=48000', options: ['-re', '-f', 'lavfi'] },
+    ],
+    filter: `[0:v]${clock}null[v]`,
+    outputOptions,
+    output: target,
+  };
+}
+
 function plan(target: string, opts: DemoEncoderOptions = {}): EncoderPlan {
   const hlsTime = opts.hlsTime ?? 2;
   const base = target.endsWith('/') ? target : `${target}/`;
@@ -43,6 +67,7 @@ function plan(target: string, opts: DemoEncoderOptions = {}): EncoderPlan {
   const clock = opts.overlay
     ? `drawtext=text='%{gmtime\\:%T} UTC':fontsize=48:fontcolor=white:box=1:boxcolor=black@0.6:x=24:y=24,`
     : '';
+  if (target.startsWith('rtmp://')) return rtmpPlan(target, opts, clock);
   const split = LADDER.map((_, i) => `[s${i}]`).join('');
   const scales = LADDER.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`).join(';');
   const outputOptions: string[] = [];

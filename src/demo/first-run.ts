@@ -1,6 +1,7 @@
 // Makes the first start useful: a demo company and stream, the commands to
 // try, and (unless DEMO=0) a synthetic live encoder pushing into the stream.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { createStream, loadStream, viewStream } from '../dvr/streams.js';
@@ -33,10 +34,14 @@ export async function prepareDemo(ctx: Context): Promise<{ stop(): Promise<void>
   if (!stream) return null;
   const view = await viewStream(ctx, stream);
   const base = ctx.config.publicBaseUrl;
+  const key = view.push_url.split('/').pop();
+  const rtmpUp = ctx.config.rtmpPort > 0 && (await listening(ctx.config.rtmpPort));
   const lines = [
     '',
     `Demo company ${demo.client_id}, API key: ${demo.api_key}   (kept in ${file})`,
-    `Demo stream ${stream.id}, push URL: ${view.push_url}`,
+    `Demo stream ${stream.id}: RTMP ${view.push_url}   SRT ${view.push_url_srt}   HLS over HTTP ${view.push_url_hls}`,
+    `OBS: Settings > Stream > Service "Custom...", Server ${view.push_url.slice(0, -(key?.length ?? 0) - 1)}, Stream Key ${key}`,
+    `ffmpeg: ffmpeg -re -i input.mp4 -c:v libx264 -g 50 -c:a aac -f flv ${view.push_url}`,
     'Clip the last 20 seconds (wait ~30 s after the first start so the DVR has them):',
     `  curl -s -X PUT -H 'Authorization: apikey ${demo.api_key}' -H 'Content-Type: application/json' \\`,
     `    -d "{\\"duration\\": 20, \\"start\\": $(( $(date +%s) - 25 ))}" ${base}/streaming/streams/${stream.id}/clip_recording`,
@@ -45,6 +50,15 @@ export async function prepareDemo(ctx: Context): Promise<{ stop(): Promise<void>
   ];
   process.stdout.write(lines.join('\n') + '\n');
   if (!ctx.config.demo) return null;
-  ctx.log.info({ stream_id: stream.id }, 'demo encoder starting (DEMO=0 turns it off)');
-  return startDemoEncoder(view.push_url, ctx.log);
+  // Over RTMP, the path most producers take; over HTTP when RTMP is off or could not start.
+  const target = rtmpUp ? `rtmp://127.0.0.1:${ctx.config.rtmpPort}/in/${key}` : view.push_url_hls;
+  ctx.log.info({ stream_id: stream.id, via: rtmpUp ? 'rtmp' : 'http' }, 'demo encoder starting (DEMO=0 turns it off)');
+  return startDemoEncoder(target, ctx.log);
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
 }

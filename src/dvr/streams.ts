@@ -5,6 +5,7 @@ import { chunkMemberDuration } from './chunk-ref.js';
 import { cleanStream, dropDvr, sweepStream } from './retention.js';
 import { loadRenditions, type RenditionInfo } from './renditions.js';
 import { screenshotUrl } from '../thumbs/screenshot.js';
+import { sourceOf, streamErrors } from '../gateways/stream-state.js';
 
 export interface StreamRecord {
   id: number;
@@ -46,11 +47,18 @@ export interface StreamView {
   pull: boolean;
   uri: string;
   transcode: Transcode;
+  /** RTMP, as Gcore's: what OBS users paste (server + key). */
   push_url: string;
-  /** HLS over HTTP PUT/POST. */
+  push_url_srt: string;
+  /** HLS over HTTP PUT. */
   push_url_hls: string;
-  stream_source_type: string | null;
   live: boolean;
+  /** What feeds the stream now: a gateway's mark, else 'https' while pushed HLS arrives. */
+  stream_source_type: 'rtmp' | 'srt' | 'https' | 'pull' | null;
+  /** The last problem packaging what a publisher sends (codec, failed ffmpeg), or null. */
+  ingest_error: string | null;
+  /** The last problem fetching from the pull origin, or null. */
+  pull_error: string | null;
   hls_url: string;
   renditions: Array<Omit<RenditionInfo, 'playlist'>>;
   dvr_range: { start: number; end: number } | null;
@@ -227,11 +235,24 @@ export function windowSeconds(stream: StreamRecord): number {
   return stream.dvr_enabled ? stream.dvr_duration : Math.min(stream.dvr_duration, 30);
 }
 
+/** Where encoders send: RTMP and SRT on the gateways' ports, HLS over HTTP on the API. */
+export function pushUrls(ctx: Context, streamKey: string): { push_url: string; push_url_srt: string; push_url_hls: string } {
+  const { config } = ctx;
+  const host = config.ingestHost || new URL(config.publicBaseUrl).hostname;
+  return {
+    push_url: `rtmp://${host}:${config.rtmpPort}/in/${streamKey}`,
+    push_url_srt: `srt://${host}:${config.srtPort}?streamid=${streamKey}`,
+    push_url_hls: `${config.publicBaseUrl}/ingest/${streamKey}/`,
+  };
+}
+
 export async function viewStream(ctx: Context, stream: StreamRecord): Promise<StreamView> {
   const renditions = await loadRenditions(ctx, stream.id);
   const base = ctx.config.publicBaseUrl;
   // Live: a chunk arrived within the last three target durations (SPEC 3).
   const liveFor = Math.max(stream.tdur, 1) * 3 * 1000;
+  const live = stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= liveFor;
+  const [mark, errors] = await Promise.all([sourceOf(ctx, stream.id), streamErrors(ctx, stream.id)]);
   return {
     id: stream.id,
     client_id: stream.client_id,
@@ -242,10 +263,10 @@ export async function viewStream(ctx: Context, stream: StreamRecord): Promise<St
     pull: stream.pull,
     uri: stream.uri,
     transcode: stream.transcode,
-    push_url: `${base}/ingest/${stream.stream_key}/`,
-    push_url_hls: `${base}/ingest/${stream.stream_key}/`,
-    stream_source_type: stream.stream_source_type,
-    live: stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= liveFor,
+    ...pushUrls(ctx, stream.stream_key),
+    live,
+    stream_source_type: mark ?? (live ? 'https' : null),
+    ...errors,
     hls_url: `${base}/live/${stream.client_id}_${stream.id}/${stream.play_key}/master.m3u8`,
     renditions: renditions.map(({ playlist: _playlist, ...rest }) => rest),
     dvr_range: await dvrRange(ctx, stream, renditions.map((r) => r.playlist)),

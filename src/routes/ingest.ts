@@ -29,7 +29,7 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context
     const { key, file } = request.params as { key: string; file: string };
     if (!FILE.test(file)) throw new HttpError(400, 'file name must be a plain name of [A-Za-z0-9._-]');
     const stream = await streamForIngestKey(ctx, key);
-    if (!stream) throw new HttpError(404, 'unknown stream key: use the push_url of an existing stream');
+    if (!stream) throw new HttpError(404, 'unknown stream key: use the push_url_hls of an existing stream');
     // Before the body is read: nothing of a refused upload is stored.
     if (!stream.active && request.method !== 'DELETE') {
       throw new HttpError(403, 'stream is not active (active: false): set active to true to push to it');

@@ -64,13 +64,14 @@ beforeAll(async () => {
   service = await startService(loadConfig({
     ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, PORT: String(port), PUBLIC_BASE_URL: base,
     DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'dvr-studio-')), LOG_LEVEL: 'warn', FINALIZE_GRACE_SECONDS: '5',
+    RTMP_PORT: '0', SRT_PORT: '0',
   }));
   await service.app!.listen({ port, host: '127.0.0.1' });
   apiKey = (await createCompany(service.ctx, 'Studio')).api_key;
   const created = await api('POST', '/streaming/streams', { name: 'Main stage', dvr_duration: 600 });
   expect(created.status).toBe(201);
   streamId = created.body.id;
-  encoder = spawn('ffmpeg', demoEncoderArgs(created.body.push_url, { hlsTime: 2, durationSec: 400, overlay: false }), { stdio: 'ignore' });
+  encoder = spawn('ffmpeg', demoEncoderArgs(created.body.push_url_hls, { hlsTime: 2, durationSec: 400, overlay: false }), { stdio: 'ignore' });
   await until('20 s of DVR and a screenshot', async () => {
     const { body } = await api('GET', `/streaming/streams/${streamId}`);
     return body.dvr_range && body.dvr_range.end - body.dvr_range.start >= 20 && body.screenshot ? body : undefined;

@@ -97,7 +97,7 @@ export interface Harness {
   api(method: string, url: string, body?: unknown, apiKey?: string | null): Promise<LightMyRequestResponse>;
   /** Public GET (playback, ops), by path or by an absolute URL under BASE_URL. */
   get(url: string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
-  /** One encoder request to the stream's push_url, sent as ffmpeg sends it (chunked, no content type). */
+  /** One encoder request to the stream's push_url_hls, sent as ffmpeg sends it (chunked, no content type). */
   push(stream: StreamView, file: string, body: Buffer | string, method?: 'PUT' | 'POST' | 'DELETE'): Promise<LightMyRequestResponse>;
   /** Replays fixture chunks from..to of every rendition as a live ffmpeg would (see pushLadder below). */
   pushLadder(stream: StreamView, opts: PushOptions): Promise<PushResult>;
@@ -199,6 +199,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     PUBLIC_BASE_URL: BASE_URL,
     // The core engine's tests do not need an MP4 remux of every clip made.
     MP4_PREBUILD: '0',
+    // No RTMP/SRT gateways unless a test asks for them (on ports of its own).
+    RTMP_PORT: '0',
+    SRT_PORT: '0',
     ...opts.env,
     REDIS_URL: TEST_REDIS_URL,
     KEY_PREFIX: prefix,
@@ -239,7 +242,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     app.inject({ method: 'GET', url: url.startsWith(BASE_URL) ? url.slice(BASE_URL.length) : url, headers });
 
   const push: Harness['push'] = (stream, file, body, method = 'PUT') => {
-    const url = `${new URL(stream.push_url).pathname}${file}`;
+    const url = `${new URL(stream.push_url_hls).pathname}${file}`;
     if (method === 'DELETE') return app.inject({ method, url });
     // As ffmpeg: chunked transfer encoding, no Content-Length, no Content-Type.
     return app.inject({

@@ -134,7 +134,7 @@ describe('committing chunks', () => {
       expect(chunk.length).toBeGreaterThan(4096);
       const streamed = await small.push(stream, 'stream_0_00000.ts', chunk);
       expect(streamed.statusCode).toBe(413);
-      const announced = await small.app.inject({ method: 'PUT', url: `${new URL(stream.push_url).pathname}x.ts`, payload: chunk });
+      const announced = await small.app.inject({ method: 'PUT', url: `${new URL(stream.push_url_hls).pathname}x.ts`, payload: chunk });
       expect(announced.statusCode).toBe(413);
       expect(await small.snapshot()).toEqual(before);
       // A playlist under the cap still goes through.

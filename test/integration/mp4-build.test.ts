@@ -64,7 +64,7 @@ beforeAll(async () => {
   // A second api process: same Redis and key prefix, same DATA_DIR, its own memory.
   second = await startService(loadConfig({
     REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: h.prefix, DATA_DIR: h.ctx.config.dataDir, PUBLIC_BASE_URL: BASE_URL,
-    ROLE: 'api', MP4_PREBUILD: '0', LOG_LEVEL: 'warn',
+    ROLE: 'api', MP4_PREBUILD: '0', LOG_LEVEL: 'warn', RTMP_PORT: '0', SRT_PORT: '0',
   }), { clock: h.clock });
 });
 

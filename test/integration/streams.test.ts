@@ -20,8 +20,8 @@ describe('POST /streaming/streams', () => {
     expect(res.statusCode).toBe(201);
     const stream = res.json();
     expect(Object.keys(stream).sort()).toEqual([
-      'active', 'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'live', 'name', 'pull',
-      'push_url', 'push_url_hls', 'renditions', 'screenshot', 'stream_source_type', 'transcode', 'uri',
+      'active', 'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'ingest_error', 'live', 'name',
+      'pull', 'pull_error', 'push_url', 'push_url_hls', 'push_url_srt', 'renditions', 'screenshot', 'stream_source_type', 'transcode', 'uri',
     ]);
     // No chunk yet, so no thumbnail yet.
     expect(stream.screenshot).toBeNull();
@@ -38,7 +38,11 @@ describe('POST /streaming/streams', () => {
     });
     expect(Number.isInteger(stream.id)).toBe(true);
     // The push URL carries a secret, unguessable key.
-    expect(stream.push_url).toMatch(new RegExp(`^${BASE_URL}/ingest/[A-Za-z0-9_-]{16,64}/$`));
+    expect(stream.push_url_hls).toMatch(new RegExp(`^${BASE_URL}/ingest/[A-Za-z0-9_-]{16,64}/$`));
+    const key = new URL(stream.push_url_hls).pathname.split('/')[2];
+    // RTMP as Gcore's (what OBS users paste) and SRT routed by streamid, both with the same key.
+    expect(stream.push_url).toBe(`rtmp://dvr.test:0/in/${key}`);
+    expect(stream.push_url_srt).toBe(`srt://dvr.test:0?streamid=${key}`);
     const other = await h.createStream({ name: 'Second' });
     expect(other.push_url).not.toBe(stream.push_url);
     expect(other.id).not.toBe(stream.id);

@@ -410,7 +410,7 @@ describe('a real encoder', () => {
       const stream = await live.createStream({ name: 'ffmpeg epoch_us' });
       await live.app.listen({ port: 0, host: '127.0.0.1' });
       const port = (live.app.server.address() as { port: number }).port;
-      const push = `http://127.0.0.1:${port}${new URL(stream.push_url).pathname}`;
+      const push = `http://127.0.0.1:${port}${new URL(stream.push_url_hls).pathname}`;
       await run('ffmpeg', [
         '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25',
         '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6.2',

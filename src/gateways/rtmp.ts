@@ -1,0 +1,77 @@
+// RTMP ingest: nginx-rtmp takes the connections on one port; every publish is
+// put to the callback server below (127.0.0.1 only) before nginx accepts it,
+// and the answer decides: 2xx publishes, anything else refuses at connect time.
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Context } from '../context.js';
+import { startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
+import { PublisherSet } from './publishers.js';
+
+export interface RtmpGateway {
+  port: number;
+  publishers: PublisherSet;
+  close(): Promise<void>;
+}
+
+export async function startRtmpGateway(ctx: Context, ingestBase: () => string): Promise<RtmpGateway> {
+  const port = ctx.config.rtmpPort;
+  let nginx: NginxRtmp | undefined;
+  const publishers = new PublisherSet(ctx, {
+    protocol: 'rtmp',
+    ingestTarget: (key) => `${ingestBase()}/ingest/${key}/`,
+    // Played back from nginx on loopback; rtmp_live: a live stream, never seek.
+    input: (key) => ({ input: `rtmp://127.0.0.1:${port}/in/${key}`, inputOptions: ['-rtmp_live', 'live'] }),
+    kick: async (key) => nginx?.dropPublisher(key),
+  });
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://callback');
+    const q = url.searchParams;
+    const name = q.get('name') ?? '';
+    const connection = q.get('clientid') ?? '';
+    const answer = (status: number, text = '') => {
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(text);
+    };
+    void (async () => {
+      if (url.pathname === '/rtmp/publish') {
+        // nginx only knows the application `in`; anything else never gets here.
+        if (q.get('app') !== 'in') return answer(404, 'unknown application');
+        const admission = await publishers.admit(name, q.get('addr') ?? '');
+        if (!admission.ok) return answer(admission.status, admission.reason);
+        await publishers.begin(name, connection, admission.stream);
+        return answer(200, 'ok');
+      }
+      if (url.pathname === '/rtmp/publish_done') {
+        await publishers.end(name, connection);
+        return answer(200, 'ok');
+      }
+      return answer(404, 'not found');
+    })().catch((err) => {
+      ctx.log.error({ err }, 'rtmp callback failed');
+      answer(500, 'error');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const callbackBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    nginx = await startNginxRtmp({ dir: path.join(ctx.config.dataDir, 'gateways', `rtmp-${port}`), host: ctx.config.host, port, callbackBase, log: ctx.log });
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+
+  return {
+    port,
+    publishers,
+    async close() {
+      // Packagers first (their last chunk goes out), then nginx, then the callbacks.
+      await publishers.closeAll();
+      await nginx?.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
