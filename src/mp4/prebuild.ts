@@ -8,6 +8,7 @@
 // arriving meanwhile shares it, and a prebuild queued after a request built
 // the file finds it and stops.
 import type { ReadyHook } from '../clips/ready-hooks.js';
+import { loadClip } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { backgroundQueueOf } from '../util/background.js';
 import type { Mp4Cache } from './cache.js';
@@ -40,7 +41,11 @@ export const prebuildWhenReady: ReadyHook = async (ctx, _queues, clip) => {
   backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}`, async () => {
     // Gone meanwhile (cache closed at shutdown): nothing to do.
     if (caches.get(ctx) !== cache) return;
-    await cache.ensure(clip, master);
+    // The task may run long after it was queued: a clip deleted or expired
+    // since must not get its file back.
+    const current = await loadClip(ctx, clip.stream_id, clip.id);
+    if (!current || current.status !== 'ready' || current.deleted) return;
+    await cache.ensure(current, master);
     ctx.log.debug({ clip_id: clip.id }, 'mp4 prebuilt');
   });
 };

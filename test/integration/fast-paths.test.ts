@@ -9,7 +9,8 @@ import { loadClip } from '../../src/clips/records.js';
 import { chunkCacheOf } from '../../src/dvr/chunk-cache.js';
 import { loadStream, type StreamView } from '../../src/dvr/streams.js';
 import { buildLiveMedia } from '../../src/hls/live-hls.js';
-import { runningFfmpegCount } from '../../src/mp4/remux.js';
+import { backgroundOf } from '../../src/mp4/prebuild.js';
+import { remuxesStarted, runningFfmpegCount } from '../../src/mp4/remux.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 const chunkLines = (text: string) => text.split('\n').filter((l) => l.endsWith('.ts'));
@@ -54,6 +55,29 @@ describe('MP4 prebuilds behind a burst of ready clips', () => {
     const mp4 = await h.get(`/rec/${h.company.client_id}_${stream.id}/rec_${clips[0].id}_master.mp4`);
     expect(mp4.statusCode).toBe(200);
     expect(mp4.headers['content-type']).toBe('video/mp4');
+  });
+});
+
+describe('a prebuild queued for a clip deleted before it ran', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { MP4_PREBUILD: '1' } });
+  });
+  afterAll(() => h.close());
+
+  it('builds nothing', async () => {
+    const stream = await h.createStream({ name: 'deleted first' });
+    await h.pushLadder(stream, { from: 0, to: 5, startAt: h.clock.alignToSecond() - 6000 });
+    const res = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { duration: 3, start: nowS(h) - 6 });
+    expect(res.statusCode, res.body).toBe(200);
+    const clip = res.json();
+    expect(clip.status).toBe('ready');
+    // Deleted straight away: its prebuild is still waiting for the burst to end.
+    expect((await h.api('DELETE', `/streaming/streams/${stream.id}/clip_recording/${clip.id}`)).statusCode).toBe(204);
+    const remuxes = remuxesStarted();
+    await backgroundOf(h.ctx).idle();
+    expect(remuxesStarted()).toBe(remuxes);
+    expect(await h.service.mp4.cache.store.has(`${stream.id}/${clip.id}_${clip.renditions.at(-1)}`)).toBe(false);
   });
 });
 
