@@ -5,6 +5,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteClip } from '../../src/clips/clips.js';
+import { clipReadyHooks } from '../../src/clips/finalize.js';
 import { loadClip } from '../../src/clips/records.js';
 import { chunkCacheOf } from '../../src/dvr/chunk-cache.js';
 import { loadStream, type StreamView } from '../../src/dvr/streams.js';
@@ -72,9 +73,15 @@ describe('a prebuild queued for a clip deleted before it ran', () => {
     expect(res.statusCode, res.body).toBe(200);
     const clip = res.json();
     expect(clip.status).toBe('ready');
-    // Deleted straight away: its prebuild is still waiting for the burst to end.
+    await backgroundOf(h.ctx).idle();
+    const record = (await loadClip(h.ctx, stream.id, clip.id))!;
     expect((await h.api('DELETE', `/streaming/streams/${stream.id}/clip_recording/${clip.id}`)).statusCode).toBe(204);
+    // The 404 drops the file its first prebuild made.
+    expect((await h.get(new URL(clip.mp4_master).pathname)).statusCode).toBe(404);
+    await waitFor(async () => !(await h.service.mp4.cache.store.has(`${stream.id}/${clip.id}_${clip.renditions.at(-1)}`)), 'the file to go');
+    // A prebuild queued before the deletion (the same hook, the record as it was) runs after it.
     const remuxes = remuxesStarted();
+    await clipReadyHooks.run(h.ctx, h.service.queues, record);
     await backgroundOf(h.ctx).idle();
     expect(remuxesStarted()).toBe(remuxes);
     expect(await h.service.mp4.cache.store.has(`${stream.id}/${clip.id}_${clip.renditions.at(-1)}`)).toBe(false);
