@@ -6,7 +6,8 @@
 // the live playlist (hls/live-hls.ts), a clip's chunks (clips/chunks.ts),
 // the DVR range (dvr/streams.ts) and the probe after a commit (dvr/ingest.ts).
 //
-// Member: "id|durMs|size|discSeq|disc|n", scored by the chunk's start (unix ms).
+// Member: "id|durMs|size|discSeq|disc|n[|init]", scored by the chunk's start
+// (unix ms); `init` only for fMP4 chunks (the id of their init segment).
 export interface ChunkRef {
   id: string;
   /** unix ms */
@@ -19,18 +20,22 @@ export interface ChunkRef {
   discontinuity: boolean;
   /** per-rendition running number, the live playlist's media sequence */
   n: number;
+  /** fMP4 only: the id (content hash) of the init segment (EXT-X-MAP) this chunk plays with */
+  init?: string;
 }
 
 export const CHUNK_ID = /^[0-9a-z]{1,13}$/;
 
 /** The member text of a chunk (the score, its start, is kept beside it). */
 export function formatChunkMember(ref: Omit<ChunkRef, 'start'>): string {
-  return [ref.id, ref.durationMs, ref.size, ref.discSeq, ref.discontinuity ? 1 : 0, ref.n].join('|');
+  const fields: (string | number)[] = [ref.id, ref.durationMs, ref.size, ref.discSeq, ref.discontinuity ? 1 : 0, ref.n];
+  if (ref.init) fields.push(ref.init);
+  return fields.join('|');
 }
 
 export function parseChunkRef(member: string, score: string | number): ChunkRef {
-  const [id, dur, size, discSeq, disc, n] = member.split('|');
-  return {
+  const [id, dur, size, discSeq, disc, n, init] = member.split('|');
+  const ref: ChunkRef = {
     id,
     start: Number(score),
     durationMs: Number(dur),
@@ -39,6 +44,8 @@ export function parseChunkRef(member: string, score: string | number): ChunkRef 
     discontinuity: disc === '1',
     n: Number(n),
   };
+  if (init) ref.init = init;
+  return ref;
 }
 
 /** The chunk id of a member, without parsing the rest. */

@@ -6,7 +6,8 @@ import type { Context } from '../context.js';
 import { metrics } from '../metrics.js';
 import { runScript } from '../redis/scripts.js';
 import { streamEventsChanged, wasLive } from '../events/announce.js';
-import { chunkMemberId } from './chunk-ref.js';
+import { chunkMemberId, parseChunkRef } from './chunk-ref.js';
+import { initsNotUploaded, refuseFmp4WithoutInit } from './init-segments.js';
 import { parsePushedPlaylist, playlistName, type PushedPlaylist } from './pushed-playlist.js';
 import { probeRendition } from './rendition-probe.js';
 import { freeDeadChunks } from './retention.js';
@@ -31,14 +32,18 @@ export async function streamForIngestKey(ctx: Context, key: string): Promise<Str
   return id ? loadStream(ctx, Number(id)) : null;
 }
 
-export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: string, bytes: Buffer): Promise<void> {
+/** Per process: EXT-X-MAP uris already warned about, so a waiting init is logged once. */
+const warnedInits = new Set<string>();
+
+/** `kind`: 'fmp4' for an fMP4 media segment (it enters the DVR only with its init segment). */
+export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: string, bytes: Buffer, kind: 'ts' | 'fmp4' = 'ts'): Promise<void> {
   const base = ctx.keys.stream.tag(stream.id);
   // A counter keeps ids unique; the random tail keeps them unguessable, so
   // holding one chunk's URL tells nothing about another's.
   const counter = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
   const chunkId = counter + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
   const committed = await runScript<CommitResult[]>(ctx.redis, 'storeChunk', base, [
-    uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
+    uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000, kind,
   ]);
   metrics.ingestChunks.inc();
   metrics.ingestBytes.inc(bytes.length);
@@ -63,12 +68,19 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
     if (Object.keys(declared).length > 0) await ctx.redis.hset(ctx.keys.stream.declared(stream.id), declared);
     return playlist;
   }
+  await refuseFmp4WithoutInit(ctx, stream.id, playlist);
   const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments.slice(-NEWEST_LISTED) });
   const committed = await runScript<CommitResult[]>(ctx.redis, 'ingestPlaylist', base, [
     name, body, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
   ]);
   if (committed.length > 0) await afterCommit(ctx, stream.id, committed);
   if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live
+  for (const uri of await initsNotUploaded(ctx, stream.id, playlist)) {
+    const key = `${ctx.keys.prefix}:${stream.id}:${uri}`;
+    if (warnedInits.has(key)) continue;
+    warnedInits.add(key);
+    ctx.log.warn({ stream_id: stream.id, playlist: name, init: uri }, 'playlist names an EXT-X-MAP init segment never uploaded: its chunks wait for it and are not served');
+  }
   return playlist;
 }
 
@@ -85,9 +97,13 @@ export async function advanceTimeline(ctx: Context, streamId: number): Promise<v
 
 async function afterCommit(ctx: Context, streamId: number, results: CommitResult[]): Promise<void> {
   for (const [playlist, member] of results) {
+    if (member.startsWith('!')) {
+      ctx.log.warn({ stream_id: streamId, playlist, uri: member.slice(1) }, 'fMP4 chunk listed without an EXT-X-MAP init segment: dropped, it cannot play');
+      continue;
+    }
     ctx.log.debug({ stream_id: streamId, playlist, member }, 'chunk entered the DVR');
     // Probing happens beside the request: the encoder must not wait for it.
-    probeRendition(ctx, streamId, playlist, chunkMemberId(member)).catch((err) =>
+    probeRendition(ctx, streamId, playlist, chunkMemberId(member), parseChunkRef(member, 0).init).catch((err) =>
       ctx.log.warn({ err, stream_id: streamId, playlist }, 'probing a chunk failed'),
     );
     // Its thumbnail tile, in the background at the lowest priority.

@@ -19,6 +19,8 @@ export interface PushedSegment {
   discontinuity: boolean;
   /** Only when the encoder wrote EXT-X-PROGRAM-DATE-TIME for this chunk. */
   programDateTimeMs?: number;
+  /** fMP4: the file name of the init segment (EXT-X-MAP URI) this chunk plays with. */
+  map?: string;
 }
 
 export type PushedPlaylist =
@@ -56,6 +58,7 @@ export function parsePushedPlaylist(text: string): PushedPlaylist {
       durationMs: Math.round(segment.duration * 1000),
       discontinuity: segment.discontinuity === true,
       programDateTimeMs: segment.dateTimeString ? Date.parse(segment.dateTimeString) || undefined : undefined,
+      map: segment.map?.uri ? initName(segment.map.uri) : undefined,
     };
   });
   const longest = Math.max(0, ...segments.map((s) => s.durationMs));
@@ -80,6 +83,12 @@ function variantOf(variant: { uri: string; attributes: Record<string, unknown> }
 function chunkName(uri: string): string {
   const name = uri.split('?')[0].split('/').pop() ?? '';
   if (!CHUNK_URI.test(name)) throw new BadPlaylistError(`chunk name "${uri.slice(0, 80)}" is not a plain file name`);
+  return name;
+}
+
+function initName(uri: string): string {
+  const name = uri.split('?')[0].split('/').pop() ?? '';
+  if (!CHUNK_URI.test(name)) throw new BadPlaylistError(`EXT-X-MAP URI "${uri.slice(0, 80)}" is not a plain file name`);
   return name;
 }
 

@@ -1,6 +1,7 @@
 // Learns each rendition's codecs, resolution and frame rate by probing its
 // first chunks, and whether those chunks open on a keyframe.
 import type { Context } from '../context.js';
+import { readInit } from './init-segments.js';
 import { probeChunk } from './probe.js';
 import type { RenditionFacts } from './renditions.js';
 
@@ -17,8 +18,8 @@ export class RenditionProbes {
   readonly running = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
 
-  probe(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
-    const probe = probeOnce(ctx, this, streamId, playlist, chunkId);
+  probe(ctx: Context, streamId: number, playlist: string, chunkId: string, init?: string): Promise<void> {
+    const probe = probeOnce(ctx, this, streamId, playlist, chunkId, init);
     this.inflight.add(probe);
     const forget = () => void this.inflight.delete(probe);
     probe.then(forget, forget);
@@ -31,11 +32,12 @@ export class RenditionProbes {
   }
 }
 
-export function probeRendition(ctx: Context, streamId: number, playlist: string, chunkId: string): Promise<void> {
-  return ctx.probes.probe(ctx, streamId, playlist, chunkId);
+/** `init`: an fMP4 chunk's init segment id; ffprobe reads the chunk after it. */
+export function probeRendition(ctx: Context, streamId: number, playlist: string, chunkId: string, init?: string): Promise<void> {
+  return ctx.probes.probe(ctx, streamId, playlist, chunkId, init);
 }
 
-async function probeOnce(ctx: Context, probes: RenditionProbes, streamId: number, playlist: string, chunkId: string): Promise<void> {
+async function probeOnce(ctx: Context, probes: RenditionProbes, streamId: number, playlist: string, chunkId: string, init?: string): Promise<void> {
   const { done, running } = probes;
   const key = `${ctx.keys.prefix}:${streamId}:${playlist}`;
   if (done.has(key) || running.has(key)) return;
@@ -48,8 +50,11 @@ async function probeOnce(ctx: Context, probes: RenditionProbes, streamId: number
       done.add(key);
       return;
     }
-    const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(streamId, chunkId), 'b');
-    if (!bytes) return;
+    const chunk = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(streamId, chunkId), 'b');
+    // An fMP4 media segment alone has no track description: the init goes first.
+    const initBytes = init ? await readInit(ctx, streamId, init) : null;
+    if (!chunk || (init && !initBytes)) return;
+    const bytes = initBytes ? Buffer.concat([initBytes, chunk]) : chunk;
     const probe = await probeChunk(bytes, { timeoutMs: 15_000 });
     const next: RenditionFacts = {
       width: probe.width ?? facts.width,

@@ -11,13 +11,23 @@ export interface MediaPlaylistInput {
   discontinuitySequence: number;
   chunks: ChunkRef[];
   uri(chunk: ChunkRef): string;
+  /** The URI of an fMP4 init segment, by id (chunks with an `init`); EXT-X-MAP names it. */
+  initUri?(init: string): string;
+}
+
+/** Chunk URIs end so a player can tell the format (hls.js and ffmpeg look at EXT-X-MAP, some players at the name). */
+export function chunkExtension(chunk: ChunkRef): string {
+  return chunk.init ? 'm4s' : 'ts';
 }
 
 /** Less than this between one chunk's end and the next one's start is no gap (renditions differ by a few ms). */
 const GAP_MS = 500;
 
 export function buildMediaPlaylist(input: MediaPlaylistInput): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${input.targetDuration}`];
+  // EXT-X-MAP outside an I-frame playlist needs version 6 or more (RFC 8216
+  // section 7); 7 as ffmpeg writes for fMP4.
+  const fmp4 = input.chunks.some((c) => c.init);
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${fmp4 ? 7 : 3}`, `#EXT-X-TARGETDURATION:${input.targetDuration}`];
   lines.push(`#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`);
   lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`);
   if (input.type !== 'LIVE') lines.push(`#EXT-X-PLAYLIST-TYPE:${input.type}`);
@@ -31,6 +41,12 @@ export function buildMediaPlaylist(input: MediaPlaylistInput): string {
     const gap = previous !== undefined && Math.abs(chunk.start - (previous.start + previous.durationMs)) > GAP_MS;
     if (previous === undefined || discontinuity || gap) {
       lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(chunk.start).toISOString()}`);
+    }
+    // The init applies to every chunk after it until the next EXT-X-MAP: named
+    // at the first chunk and again where it changes (an encoder restarted
+    // with other parameters).
+    if (chunk.init && input.initUri && (previous === undefined || previous.init !== chunk.init)) {
+      lines.push(`#EXT-X-MAP:URI="${input.initUri(chunk.init)}"`);
     }
     lines.push(`#EXTINF:${(chunk.durationMs / 1000).toFixed(3)},`, input.uri(chunk));
     previous = chunk;

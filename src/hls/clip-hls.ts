@@ -8,7 +8,8 @@ import { grantMemoOf } from '../dvr/grant-memo.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import { loadClip, resolveRenditions, type ClipRecord } from '../clips/records.js';
-import { buildMasterPlaylist, buildMediaPlaylist } from './build.js';
+import { buildMasterPlaylist, buildMediaPlaylist, chunkExtension } from './build.js';
+import { clipInitUri } from './init-serve.js';
 import { playlistCacheOf, preparePlaylist, type BuiltPlaylist, type PlaylistCache } from './playlist-cache.js';
 
 export interface ServedPlaylist {
@@ -81,7 +82,8 @@ export class ClipHls {
       mediaSequence: 0,
       discontinuitySequence: 0,
       chunks: await loadClipChunks(this.ctx, clip, rendition.playlist),
-      uri: (c) => `rec_${clip.id}_${c.id}.ts`,
+      uri: (c) => `rec_${clip.id}_${c.id}.${chunkExtension(c)}`,
+      initUri: (init) => clipInitUri(clip.id, init),
     });
   }
 

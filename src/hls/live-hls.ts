@@ -9,7 +9,8 @@ import { readChunkWith } from '../dvr/chunk-read.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { loadStream, parseRecord as parseStreamRecord, windowSeconds, type StreamRecord } from '../dvr/streams.js';
-import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from './build.js';
+import { buildMasterPlaylist, buildMediaPlaylist, chunkExtension, targetDurationFor } from './build.js';
+import { liveInitUri } from './init-serve.js';
 import { playlistCacheOf, preparePlaylist, type BuiltPlaylist } from './playlist-cache.js';
 
 /** A live master measures bitrates over the last minute. */
@@ -47,7 +48,8 @@ export async function buildLiveMedia(ctx: Context, stream: StreamRecord, name: s
     mediaSequence: chunks[0]?.n ?? 0,
     discontinuitySequence: chunks[0]?.discSeq ?? 0,
     chunks,
-    uri: (c) => `${c.id}.ts`,
+    uri: (c) => `${c.id}.${chunkExtension(c)}`,
+    initUri: liveInitUri,
   });
   // The first chunk drops out of the window (its start passes the window's start) then.
   return { text, validUntil: chunks.length > 0 ? chunks[0].start + windowSeconds(stream) * 1000 : Infinity };

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClipRecord, ClipRendition } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { BuildLock, LEASE_MS, type Lease } from './build-lock.js';
-import { clipTsStream, remuxTsToMp4 } from './remux.js';
+import { clipChunkFormat, clipTsStream, remuxTsToMp4, SPANS_INIT_CHANGE } from './remux.js';
 import type { OpenedMp4 } from './serve.js';
 import { Mp4Store } from './store.js';
 
@@ -18,7 +18,7 @@ const POLL_MS = 100;
 
 /** Why no MP4 can be served now; `status` is the HTTP answer, `message` safe to show. */
 export class Mp4Unavailable extends Error {
-  constructor(readonly status: 500 | 503, message: string) {
+  constructor(readonly status: 422 | 500 | 503, message: string) {
     super(message);
   }
 }
@@ -58,6 +58,9 @@ export class Mp4Cache {
     for (let attempt = 0; attempt < 3; attempt++) {
       const found = await this.store.get(key);
       if (found) return found;
+      if (attempt === 0 && (await clipChunkFormat(this.ctx, clip, rendition.playlist)).inits > 1) {
+        throw new Mp4Unavailable(422, SPANS_INIT_CHANGE);
+      }
       if (attempt < 2) await this.ensure(clip, rendition);
     }
     throw new Mp4Unavailable(503, 'the MP4 was evicted right after its build; try again');
@@ -108,10 +111,13 @@ export class Mp4Cache {
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await mkdir(path.dirname(file), { recursive: true });
     let remuxed = false;
+    const { format, inits } = await clipChunkFormat(this.ctx, clip, rendition.playlist);
+    // Nothing to build (open() answers 422): a prebuild stops here quietly.
+    if (inits > 1) return;
     try {
       await remuxTsToMp4(clipTsStream(this.ctx, clip, rendition.playlist), tmp, {
         signal: this.abort.signal, timeoutMs: this.ctx.config.ffmpegTimeoutMs, log: this.ctx.log, clipId: clip.id,
-        codecs: rendition.codecs,
+        codecs: rendition.codecs, format,
       });
       remuxed = true;
       await this.store.put(key, tmp);

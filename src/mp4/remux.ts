@@ -14,7 +14,8 @@ import { lowerPriority, niceness } from '../util/background.js';
 const STDERR_TAIL_LINES = 20;
 const CHUNKS_AHEAD = 4;
 
-const INPUT_OPTIONS = ['-f', 'mpegts'];
+/** The chunks' container: MPEG-TS, or fMP4 (init segment then media segments, read as one fragmented MP4). */
+export type ChunkFormat = 'mpegts' | 'mp4';
 const OUTPUT_OPTIONS = [
   // Picture and sound only: timed ID3 or other data tracks of the TS have no
   // place in MP4 and would make the muxer fail.
@@ -88,6 +89,8 @@ export interface RemuxOptions {
   clipId?: string;
   /** The rendition's RFC 6381 codecs, as the probe found them (unknown: undefined). */
   codecs?: string;
+  /** Default mpegts. */
+  format?: ChunkFormat;
 }
 
 /**
@@ -105,8 +108,10 @@ export async function remuxTsToMp4(
   started += 1;
   try {
     signal?.throwIfAborted();
-    const output = hasAacAudio(opts.codecs) ? [...OUTPUT_OPTIONS, ...AAC_TO_MP4] : OUTPUT_OPTIONS;
-    await runFfmpeg(source, outFile, output, signal, timeoutMs);
+    const format = opts.format ?? 'mpegts';
+    // fMP4 carries AAC as MP4 wants it already.
+    const output = format === 'mpegts' && hasAacAudio(opts.codecs) ? [...OUTPUT_OPTIONS, ...AAC_TO_MP4] : OUTPUT_OPTIONS;
+    await runFfmpeg(source, outFile, ['-f', format], output, signal, timeoutMs);
     metrics.remuxSeconds.observe((performance.now() - began) / 1000);
     log.info({ clip_id: clipId, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
   } catch (err) {
@@ -121,11 +126,11 @@ export async function remuxTsToMp4(
 }
 
 function runFfmpeg(
-  source: NodeJS.ReadableStream | string, outFile: string, output: string[], signal: AbortSignal | undefined, timeoutMs: number,
+  source: NodeJS.ReadableStream | string, outFile: string, input: string[], output: string[], signal: AbortSignal | undefined, timeoutMs: number,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const command = ffmpeg(source as string, { stdoutLines: STDERR_TAIL_LINES * 2 })
-      .inputOptions(INPUT_OPTIONS)
+      .inputOptions(input)
       .outputOptions(['-hide_banner', '-loglevel', 'warning', ...output])
       .output(outFile);
     let stopped: string | undefined;
@@ -170,6 +175,8 @@ export function clipTsStream(ctx: Context, clip: ClipRecord, playlist: string): 
   async function* chunks(): AsyncGenerator<Buffer> {
     const refs = await loadClipChunks(ctx, clip, playlist);
     if (refs.length === 0) throw new Error(`clip ${clip.id} holds no chunk of ${playlist}`);
+    // fMP4: the init segment first, then the fragments, read as one file.
+    if (refs[0].init) yield await initBytesOf(ctx, clip.stream_id, refs[0].init);
     // Settled, never rejected: reads still in flight when the stream stops
     // early must not become unhandled rejections.
     const fetch = (i: number): Promise<Buffer | null | Error> =>
@@ -188,3 +195,23 @@ export function clipTsStream(ctx: Context, clip: ClipRecord, playlist: string): 
   }
   return Readable.from(chunks(), { objectMode: false });
 }
+
+async function initBytesOf(ctx: Context, streamId: number, init: string): Promise<Buffer> {
+  const bytes = await ctx.redis.getBuffer(ctx.keys.stream.init(streamId, init));
+  if (!bytes) throw new Error(`init segment ${init} of stream ${streamId} is missing from Redis`);
+  return bytes;
+}
+
+/**
+ * How a clip rendition's chunks are to be read: fMP4 if they have an init
+ * segment; `inits` counts the different ones (more than one: the encoder
+ * changed its parameters inside the clip, and one stream copy cannot carry
+ * both: the MP4 would play the second part with the first part's decoder setup).
+ */
+export async function clipChunkFormat(ctx: Context, clip: ClipRecord, playlist: string): Promise<{ format: ChunkFormat; inits: number }> {
+  const refs = await loadClipChunks(ctx, clip, playlist);
+  const inits = new Set(refs.map((r) => r.init).filter(Boolean)).size;
+  return { format: refs[0]?.init ? 'mp4' : 'mpegts', inits };
+}
+
+export const SPANS_INIT_CHANGE = 'the clip spans a change of encoder parameters (a new fMP4 init segment, EXT-X-MAP): one stream-copied MP4 cannot hold both parts; play its HLS';

@@ -61,6 +61,10 @@ export interface StreamKeys {
   playlistTime(streamId: number): string;
   /** hash {b: bytes}; its TTL is the window, or the clips that need it once archived */
   chunk(streamId: number, chunkId: string): string;
+  /** string: an fMP4 init segment's bytes, by content hash; its TTL outlasts every chunk committed with it */
+  init(streamId: number, initId: string): string;
+  /** hash: EXT-X-MAP uri -> init id of the bytes last uploaded under that name */
+  initUris(streamId: number): string;
   /** zset per rendition: score chunk start ms, member "id|durMs|size|discSeq|disc|n" */
   index(streamId: number, playlist: string): string;
   /** the same, for chunks out of the window that clips still need */
@@ -125,6 +129,8 @@ export function makeKeys(prefix: string): Keys {
       chunkSeq: (s) => `${t(s)}:chunkseq`,
       playlistTime: (s) => `${t(s)}:pltime`,
       chunk: (s, c) => `${t(s)}:c:${c}`,
+      init: (s, m) => `${t(s)}:init:${m}`,
+      initUris: (s) => `${t(s)}:inits`,
       index: (s, pl) => `${t(s)}:i:${pl}`,
       archive: (s, pl) => `${t(s)}:a:${pl}`,
       drain: (s, pl) => `${t(s)}:dr:${pl}`,

@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { ingestChunk, ingestPlaylist, streamForIngestKey } from '../dvr/ingest.js';
 import type { StreamRecord } from '../dvr/streams.js';
+import { sniffUpload } from '../dvr/fmp4.js';
+import { storeInit } from '../dvr/init-segments.js';
 import { errorBody, HttpError } from './errors.js';
 import { UPLOAD_RETRY_AFTER_SECONDS, UploadSlots } from './slow-clients.js';
 
@@ -56,9 +58,12 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: Context
       if (body.length === 0) throw new HttpError(400, 'empty chunk');
       await ingestChunk(ctx, stream, file, body);
     } else {
-      // fMP4 (.m4s chunks with an .mp4 init segment) is not supported yet:
-      // better refused than stored into clips that cannot play.
-      throw new HttpError(415, 'push .m3u8 playlists and MPEG-TS .ts chunks (fMP4 is not supported yet: drop -hls_segment_type fmp4)');
+      // fMP4/CMAF: the bytes say whether this is an init segment (EXT-X-MAP)
+      // or a media segment, whatever the encoder named it (.mp4, .m4s, .cmfv).
+      const kind = sniffUpload(body);
+      if (kind === 'init') await storeInit(ctx, stream.id, file, body);
+      else if (kind === 'fmp4' || kind === 'ts') await ingestChunk(ctx, stream, file, body, kind);
+      else throw new HttpError(415, `${file} is neither an MPEG-TS chunk, an fMP4 media segment (styp/moof) nor an fMP4 init segment (ftyp+moov)`);
     }
     return reply.status(204).send();
   };

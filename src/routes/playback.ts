@@ -7,14 +7,17 @@ import { CHUNK_ID } from '../dvr/chunk-ref.js';
 import { idFragment } from '../ids.js';
 import { ClipHls } from '../hls/clip-hls.js';
 import { liveChunk, liveMaster, liveMedia } from '../hls/live-hls.js';
+import { clipInit, liveInit } from '../hls/init-serve.js';
 import type { BuiltPlaylist } from '../hls/playlist-cache.js';
 
 const { clip, numeric, rendition } = idFragment;
 const OWNER = new RegExp(`^(${numeric})_(${numeric})$`);
 const CLIP_PLAYLIST = new RegExp(`^rec_(${clip})_(master|${rendition})\\.(m3u8|mp4)$`);
-const CLIP_CHUNK = new RegExp(`^rec_(${clip})_([0-9a-z]{1,13})\\.ts$`);
+const CLIP_CHUNK = new RegExp(`^rec_(${clip})_([0-9a-z]{1,13})\\.(?:ts|m4s)$`);
+const CLIP_INIT = new RegExp(`^rec_(${clip})_init_([0-9a-f]{16})\\.mp4$`);
 const LIVE_FILE = new RegExp(`^(master|${rendition})\\.m3u8$`);
-const LIVE_CHUNK = /^([0-9a-z]{1,13})\.ts$/;
+const LIVE_CHUNK = /^([0-9a-z]{1,13})\.(?:ts|m4s)$/;
+const LIVE_INIT = /^init_([0-9a-f]{16})\.mp4$/;
 const PLAY_KEY = /^[A-Za-z0-9_-]{16}$/;
 
 export const CACHE_FOREVER = 'public, max-age=31536000, immutable';
@@ -64,7 +67,10 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   return false;
 }
 
-function sendChunk(request: FastifyRequest, reply: FastifyReply, chunkId: string, bytes: Buffer | null, cacheControl: string = CACHE_FOREVER): FastifyReply {
+/** `fmp4`: an fMP4 media or init segment (video/mp4), else an MPEG-TS chunk. */
+function sendChunk(
+  request: FastifyRequest, reply: FastifyReply, chunkId: string, bytes: Buffer | null, cacheControl: string = CACHE_FOREVER, fmp4 = false,
+): FastifyReply {
   if (!bytes) return notFound(reply);
   const etag = `"${chunkId}"`;
   reply.header('cache-control', cacheControl).header('etag', etag).header('last-modified', CHUNK_LAST_MODIFIED);
@@ -73,7 +79,7 @@ function sendChunk(request: FastifyRequest, reply: FastifyReply, chunkId: string
   const inm = request.headers['if-none-match'];
   const current = inm !== undefined ? matchesEtag(inm, etag) : Number.isFinite(Date.parse(request.headers['if-modified-since'] ?? ''));
   if (current) return reply.status(304).send();
-  return reply.header('content-type', 'video/mp2t').send(bytes);
+  return reply.header('content-type', fmp4 ? 'video/mp4' : 'video/mp2t').send(bytes);
 }
 
 /** The playlist as built once: 304 when the client has it, gzip when it takes it. */
@@ -120,7 +126,14 @@ export async function playbackRoutes(
     const chunk = CLIP_CHUNK.exec(file);
     if (chunk) {
       const served = await clips.chunk(clientId, streamId, chunk[1], chunk[2]);
-      return sendChunk(request, reply, chunk[2], served?.bytes ?? null, served ? cacheUntil(served.expiration, ctx.clock.now(), ctx.config.edgeRevalidateSeconds) : undefined);
+      return sendChunk(request, reply, chunk[2], served?.bytes ?? null,
+        served ? cacheUntil(served.expiration, ctx.clock.now(), ctx.config.edgeRevalidateSeconds) : undefined, file.endsWith('.m4s'));
+    }
+    const init = CLIP_INIT.exec(file);
+    if (init) {
+      const served = await clipInit(ctx, clientId, streamId, init[1], init[2]);
+      return sendChunk(request, reply, init[2], served?.bytes ?? null,
+        served ? cacheUntil(served.expiration, ctx.clock.now(), ctx.config.edgeRevalidateSeconds) : undefined, true);
     }
     const named = CLIP_PLAYLIST.exec(file);
     if (!named) return notFound(reply);
@@ -142,7 +155,11 @@ export async function playbackRoutes(
     const { clientId, streamId } = owner;
     const file = request.params.file;
     const chunk = LIVE_CHUNK.exec(file);
-    if (chunk && CHUNK_ID.test(chunk[1])) return sendChunk(request, reply, chunk[1], await liveChunk(ctx, clientId, streamId, key, chunk[1]));
+    if (chunk && CHUNK_ID.test(chunk[1])) {
+      return sendChunk(request, reply, chunk[1], await liveChunk(ctx, clientId, streamId, key, chunk[1]), CACHE_FOREVER, file.endsWith('.m4s'));
+    }
+    const init = LIVE_INIT.exec(file);
+    if (init) return sendChunk(request, reply, init[1], await liveInit(ctx, clientId, streamId, key, init[1]), CACHE_FOREVER, true);
     const playlist = LIVE_FILE.exec(file);
     if (!playlist) return notFound(reply);
     const built = playlist[1] === 'master'

@@ -14,8 +14,9 @@ import { CACHE_FINAL_PLAYLIST, CACHE_FOREVER } from './playback.js';
 
 const SECRET = /^[A-Za-z0-9]{24}$/;
 const TOP_FILE = new RegExp(`^(master|${idFragment.rendition})\\.(m3u8|mp4)$`);
-const CHUNK = /^([0-9]{5,9})\.ts$/;
-const TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', mp4: 'video/mp4', ts: 'video/mp2t' };
+const CHUNK = /^([0-9]{5,9})\.(ts|m4s)$/;
+const INIT = /^init_([0-9a-f]{16})\.mp4$/;
+const TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', mp4: 'video/mp4', ts: 'video/mp2t', m4s: 'video/mp4' };
 
 type FileParams = { video_id: string; secret: string; file: string };
 type ChunkParams = FileParams & { rendition: string };
@@ -31,9 +32,12 @@ const notFound = (reply: FastifyReply) => fail(reply, 404, 'Not found: no such v
 function storagePath(params: FileParams | ChunkParams): string | null {
   const videoId = Number(params.video_id);
   if ('rendition' in params) {
+    if (!RENDITION_NAME.test(params.rendition)) return null;
+    const init = INIT.exec(params.file);
+    if (init) return vodLayout.init(videoId, params.rendition, init[1]);
     const chunk = CHUNK.exec(params.file);
-    if (!RENDITION_NAME.test(params.rendition) || !chunk) return null;
-    return vodLayout.chunk(videoId, params.rendition, Number(chunk[1]));
+    if (!chunk) return null;
+    return vodLayout.chunk(videoId, params.rendition, Number(chunk[1]), chunk[2] as 'ts' | 'm4s');
   }
   const top = TOP_FILE.exec(params.file);
   if (!top) return null;

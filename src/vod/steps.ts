@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Context } from '../context.js';
 import type { ChunkRef } from '../dvr/chunk-ref.js';
 import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from '../hls/build.js';
-import { chunkUri, vodLayout } from './layout.js';
+import { chunkUri, initUri, vodLayout } from './layout.js';
 import { PermanentVodError, type PlannedRendition, type VodPlan } from './plan.js';
 import type { ProgressMeter } from './progress.js';
 import type { VodStorage } from './storage.js';
@@ -18,7 +18,7 @@ import type { VodStorage } from './storage.js';
 /** The signature of remuxTsToMp4 (src/mp4/remux.ts). */
 export type RemuxFn = (
   source: NodeJS.ReadableStream | string, outFile: string,
-  opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string; codecs?: string },
+  opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string; codecs?: string; format?: 'mpegts' | 'mp4' },
 ) => Promise<void>;
 
 export interface StepInput {
@@ -34,7 +34,24 @@ const COPY_LANES = 4;
 
 export const renditionBytes = (r: PlannedRendition) => r.chunks.reduce((n, c) => n + c.size, 0);
 
+const extOf = (chunk: ChunkRef) => (chunk.init ? 'm4s' : 'ts');
+
+/** fMP4: each init segment a rendition's chunks play with, copied once (small, so before the chunks). */
+async function copyInits(step: StepInput): Promise<void> {
+  const { ctx, storage, plan } = step;
+  for (const r of plan.renditions) {
+    for (const init of new Set(r.chunks.map((c) => c.init).filter((i): i is string => i !== undefined))) {
+      const file = vodLayout.init(plan.videoId, r.name, init);
+      if (await storage.exists(file)) continue;
+      const bytes = await ctx.redis.getBuffer(ctx.keys.stream.init(plan.streamId, init));
+      if (!bytes) throw new PermanentVodError(`init segment ${init} of ${r.name} is gone: the clip expired before its promotion`);
+      await storage.put(file, bytes);
+    }
+  }
+}
+
 export async function copyChunks(step: StepInput): Promise<void> {
+  await copyInits(step);
   const tasks = step.plan.renditions.flatMap((r) => r.chunks.map((chunk, i) => ({ rendition: r.name, chunk, segment: i + 1 })));
   let next = 0;
   let failed = false;
@@ -58,7 +75,7 @@ export async function copyChunks(step: StepInput): Promise<void> {
 async function copyChunk(step: StepInput, rendition: string, chunk: ChunkRef, segment: number): Promise<void> {
   const { ctx, storage, plan } = step;
   step.signal?.throwIfAborted();
-  const file = vodLayout.chunk(plan.videoId, rendition, segment);
+  const file = vodLayout.chunk(plan.videoId, rendition, segment, extOf(chunk));
   if ((await storage.stat(file))?.size !== chunk.size) {
     const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(plan.streamId, chunk.id), 'b');
     if (!bytes) throw new PermanentVodError(`chunk ${segment} of ${rendition} is gone: the clip expired before its promotion`);
@@ -79,7 +96,8 @@ export async function writePlaylists({ storage, plan }: StepInput): Promise<void
       mediaSequence: 0,
       discontinuitySequence: 0,
       chunks: r.chunks,
-      uri: (c) => chunkUri(r.name, segmentOf.get(c)!),
+      uri: (c) => chunkUri(r.name, segmentOf.get(c)!, extOf(c)),
+      initUri: (init) => initUri(r.name, init),
     });
     await storage.put(vodLayout.mediaPlaylist(plan.videoId, r.name), text);
   }
@@ -103,7 +121,10 @@ export async function buildMp4s(step: StepInput, remux: RemuxFn, workDir: string
     // A name of its own per attempt: a second worker on the same job (after a
     // lost lock) must not write into this one's ffmpeg output.
     const out = path.join(workDir, `${r.name}-${randomBytes(6).toString('hex')}.mp4`);
-    const files = r.chunks.map((_, i) => vodLayout.chunk(plan.videoId, r.name, i + 1));
+    const files = r.chunks.map((c, i) => vodLayout.chunk(plan.videoId, r.name, i + 1, extOf(c)));
+    // fMP4: the init, then the fragments, read as one fragmented MP4.
+    const init = r.chunks[0]?.init;
+    if (init) files.unshift(vodLayout.init(plan.videoId, r.name, init));
     await remux(concatFiles(storage, files, (n) => meter.add(n)), out, {
       signal: step.signal,
       // Stream copy runs far faster than 10 MB/s; long VODs get the time they need.
@@ -111,6 +132,7 @@ export async function buildMp4s(step: StepInput, remux: RemuxFn, workDir: string
       log: ctx.log,
       clipId: plan.clipId,
       codecs: r.codecs,
+      format: init ? 'mp4' : 'mpegts',
     });
     await storage.putFile(file, out);
   }

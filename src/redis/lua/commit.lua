@@ -61,14 +61,38 @@ local function save_state(base, pl, st)
   }))
 end
 
--- Puts one chunk into its rendition's window index. nil if its bytes expired.
-local function enter_index(base, l, id, now, grace, hold)
+-- The init segment a listing names (EXT-X-MAP), if its bytes are here: its id.
+local function listed_init(base, l)
+  if not l.map then return nil end
+  local init = redis.call('HGET', base .. ':inits', l.map)
+  if init and redis.call('EXISTS', base .. ':init:' .. init) == 1 then return init end
+  return nil
+end
+
+-- An fMP4 init segment lives at least as long as every chunk committed with
+-- it (`expires`: the chunk's backstop); the uri map as long as chunks bind.
+local function keep_init(base, init, expires)
+  local ikey = base .. ':init:' .. init
+  local left = redis.call('PTTL', ikey)
+  if left >= 0 and redis.call('TIME')[1] * 1000 + left < expires then redis.call('PEXPIREAT', ikey, int(expires)) end
+  redis.call('PEXPIRE', base .. ':inits', HELPER_TTL)
+end
+
+-- Puts one chunk into its rendition's window index. nil if its bytes expired;
+-- {pl, '!' .. uri} if it is an fMP4 chunk its playlist names no init for
+-- (it would not play: it is dropped).
+local function enter_index(base, l, id, now, grace, hold, uri)
   local ckey = chunk_key(base, id)
   if redis.call('EXISTS', ckey) == 0 then return nil end
   local pl, start, dur = l.pl, tonumber(l.start), tonumber(l.dur)
+  local init = listed_init(base, l)
+  if not init and redis.call('HGET', ckey, 'f') == 'fmp4' then
+    redis.call('DEL', ckey)
+    return { pl, '!' .. uri, int(start) }
+  end
   local size = redis.call('HSTRLEN', ckey, 'b')
   local n = redis.call('HINCRBY', base .. ':rseq', pl, 1)
-  local member = chunk_member(id, dur, size, tonumber(l.discSeq), l.disc, n)
+  local member = chunk_member(id, dur, size, tonumber(l.discSeq), l.disc, n, init)
   redis.call('ZADD', base .. ':i:' .. pl, int(start), member)
   -- Its rendition and start: a clip's chunk URL serves it only inside that clip's span (src/clips/chunk-grant.ts).
   redis.call('HSET', ckey, 'p', pl, 's', int(start))
@@ -78,7 +102,9 @@ local function enter_index(base, l, id, now, grace, hold)
   -- (4 h) and a VOD promotion's hold, so neither a window raised later
   -- (dvr_duration spans at most 4 h) nor a cleaner running late can drop a
   -- chunk a clip still needs.
-  redis.call('PEXPIREAT', ckey, int(math.max(start + dur, now) + window + 4 * 3600000 + hold + grace))
+  local backstop = int(math.max(start + dur, now) + window + 4 * 3600000 + hold + grace)
+  redis.call('PEXPIREAT', ckey, backstop)
+  if init then keep_init(base, init, tonumber(backstop)) end
   note_chunk_for_events(base, now)
   redis.call('HSET', base .. ':meta', 'last_chunk_at', int(now))
   -- The largest chunk so far bounds every clip's EXT-X-TARGETDURATION.
@@ -117,12 +143,13 @@ local function advance(base, pl, st, now, grace, hold, out)
       redis.call('ZREM', w, uri)
     else
       local id = redis.call('HGET', base .. ':uploaded', uri)
-      if id then
+      -- A chunk whose playlist names an init segment waits for it too.
+      if id and (not l.map or listed_init(base, l)) then
         redis.call('ZREM', w, uri)
         redis.call('HDEL', base .. ':listed', uri)
         redis.call('HDEL', base .. ':uploaded', uri)
         st.next, st.blocked = o + 1, 0
-        local result = enter_index(base, l, id, now, grace, hold)
+        local result = enter_index(base, l, id, now, grace, hold, uri)
         if result then out[#out + 1] = result end
       elseif not ready_after(base, w) then
         st.blocked = 0
@@ -195,7 +222,7 @@ local function list_chunk(base, pl, st, s, arrival, disc, now)
   st.o = st.o + 1
   redis.call('HSET', base .. ':listed', s.uri, cjson.encode({
     pl = pl, o = int(st.o), seq = int(s.seq), epoch = int(st.epoch), dur = int(s.durationMs), disc = disc,
-    discSeq = int(st.discSeq), start = int(start), at = int(now),
+    discSeq = int(st.discSeq), start = int(start), at = int(now), map = s.map,
   }))
   local w, seen = base .. ':w:' .. pl, base .. ':seen:' .. pl
   redis.call('ZADD', w, st.o, s.uri)

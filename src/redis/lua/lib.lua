@@ -31,11 +31,14 @@ local function chunk_key(base, id) return base .. ':c:' .. id end
 -- integer up to 2^53 exactly, and '%.0f' prints all of their digits.
 local function int(x) return string.format('%.0f', x) end
 
--- The index member format "id|durMs|size|discSeq|disc|n" (its score is the
--- chunk's start): built and read only through these, the Lua twin of
+-- The index member format "id|durMs|size|discSeq|disc|n[|init]" (its score
+-- is the chunk's start; `init` only for an fMP4 chunk: the id of its init
+-- segment): built and read only through these, the Lua twin of
 -- src/dvr/chunk-ref.ts (change both together).
-local function chunk_member(id, dur, size, disc_seq, disc, n)
-  return table.concat({ id, int(dur), int(size), int(disc_seq), disc and '1' or '0', int(n) }, '|')
+local function chunk_member(id, dur, size, disc_seq, disc, n, init)
+  local member = table.concat({ id, int(dur), int(size), int(disc_seq), disc and '1' or '0', int(n) }, '|')
+  if init then member = member .. '|' .. init end
+  return member
 end
 local function member_id(member) return string.match(member, '^[^|]*') end
 local function member_dur(member) return tonumber(string.match(member, '^[^|]*|([^|]*)')) end
