@@ -107,7 +107,7 @@ async function afterCommit(ctx: Context, streamId: number, results: CommitResult
       ctx.log.warn({ err, stream_id: streamId, playlist }, 'probing a chunk failed'),
     );
     // Its thumbnail tile, in the background at the lowest priority.
-    scheduleTile(ctx, streamId, playlist, member.split('|')[0]);
+    scheduleTile(ctx, streamId, playlist, chunkMemberId(member));
   }
   // A commit retires what left the window (lib.lua trim_index): their bytes go now.
   await freeDeadChunks(ctx, streamId);
