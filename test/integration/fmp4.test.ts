@@ -92,6 +92,18 @@ describe('an fMP4 stream pushed over HTTP', () => {
     expect(renditions.map((r) => r.height).sort((x, y) => Number(x) - Number(y))).toEqual([90, 180]);
     expect(renditions.every((r) => /avc1\./.test(r.codecs ?? '') && /mp4a\./.test(r.codecs ?? ''))).toBe(true);
 
+    // Each init outlives every chunk bound to it (docs/init-segments.md).
+    for (const pl of ['media_0', 'media_1']) {
+      const members = await h.ctx.redis.zrange(h.ctx.keys.stream.index(stream.id, pl), 0, -1);
+      expect(members).toHaveLength(6);
+      for (const member of members) {
+        const [id, , , , , , init] = member.split('|');
+        expect(init).toMatch(/^[0-9a-f]{16}$/);
+        const chunkTtl = await h.ctx.redis.pttl(h.ctx.keys.stream.chunk(stream.id, id));
+        expect(chunkTtl).toBeGreaterThan(120_000);
+        expect(await h.ctx.redis.pttl(h.ctx.keys.stream.init(stream.id, init))).toBeGreaterThanOrEqual(chunkTtl - 1000);
+      }
+    }
     const master = (await h.get(stream.hls_url)).body;
     for (const uri of chunkLines(master)) {
       const url = new URL(uri, stream.hls_url).href;
