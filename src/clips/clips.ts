@@ -76,10 +76,17 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
   if (window.vod_required) await attachVideo(ctx, stream, id, window, fields.created_at, renditions);
   metrics.clipsCreated.inc();
   ctx.log.info({ clip_id: id, stream_id: stream.id, start: window.start, duration: window.duration, state: detail }, 'clip created');
-  // The record as stored; should it be gone already (a DELETE racing this
-  // request), the answer is still the clip that was made.
-  const clip = (await loadHeldClip(ctx, stream.id, id))
-    ?? parseClip({ ...fields, ws: String(ws), we: String(we), status: detail === 'complete' ? 'ready' : 'recording' })!;
+  const stored = await loadHeldClip(ctx, stream.id, id);
+  if (!stored) {
+    // Gone already: a DELETE racing this request, or Redis, which expires
+    // keys on its own clock, saw the expiration past as the record was
+    // written (clocks apart). The answer is still the clip that was made;
+    // there is nothing left to prebuild or promote, and reads answer 404.
+    ctx.log.warn({ clip_id: id, expiration: window.expiration }, 'clip gone right after its creation');
+    await streamEventsChanged(ctx, stream.id);
+    return parseClip({ ...fields, ws: String(ws), we: String(we), status: detail === 'complete' ? 'ready' : 'recording' })!;
+  }
+  const clip = stored;
   await streamEventsChanged(ctx, stream.id);
   if (detail === 'complete') {
     metrics.clipsFinalized.inc({ status: 'ready' });

@@ -36,7 +36,8 @@ export function backgroundOf(ctx: Context) {
 /** The ready-clip hook, added to each service's hooks in src/service.ts (it finds the service's cache by its context). */
 export const prebuildWhenReady: ReadyHook = async (ctx, _queues, clip) => {
   const cache = caches.get(ctx);
-  const master = clip.renditions.at(-1);
+  // A clip whose record Redis already let go of has nothing to build.
+  const master = clip?.renditions?.at(-1);
   if (!cache || !ctx.config.mp4Prebuild || !master || clip.deleted) return;
   backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}`, async () => {
     // Gone meanwhile (cache closed at shutdown): nothing to do.

@@ -195,4 +195,20 @@ describe('memory', () => {
     expect((await existing(stayingKeys)).sort()).toEqual([...stayingKeys].sort());
     expect((await h.get(staying.hls_master)).statusCode).toBe(200);
   });
+
+  it('a clip whose expiration Redis already sees past answers as created, then 404, with no error', async () => {
+    const stream = await h.createStream({ name: 'Clocks apart', dvr_duration: 300 });
+    const realNow = Math.floor(Date.now() / 1000);
+    // The service clock runs 200 s behind Redis': an expiration it takes for
+    // the future is past for Redis, which drops the record as it is written.
+    const pushed = await h.pushLadder(stream, { from: 0, to: 5, startAt: (realNow - 200) * 1000 });
+    const t0 = pushed.start / 1000;
+    const res = await h.api('PUT', clipsUrl(stream), { start: t0 + 1, duration: 2, expiration: t0 + 3 + 60 });
+    expect(res.statusCode, res.body).toBe(200);
+    const clip = res.json();
+    expect(clip).toMatchObject({ start: t0 + 1, duration: 2, expiration: t0 + 63, status: 'ready' });
+    expect((await getClip(stream, clip.id)).statusCode).toBe(404);
+    expect((await h.get(clip.hls_master)).statusCode).toBe(404);
+    h.clock.set(Date.now());
+  });
 });
