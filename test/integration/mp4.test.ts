@@ -233,7 +233,8 @@ describe('MP4 lifecycle', () => {
     expect(del.statusCode).toBe(204);
     const res = await get(pathOf(doomed.mp4_master));
     expect(res.statusCode).toBe(404);
-    await new Promise((r) => setTimeout(r, 50));
+    // The 404 starts the file's removal without waiting for the disk: poll for it.
+    await waitFor(() => !existsSync(cached), 'the cached MP4 of the deleted clip to be removed', 15_000);
     expect(existsSync(cached)).toBe(false);
   });
 });
