@@ -115,11 +115,18 @@ describe('committing chunks', () => {
         h.push(stream, named(v), fixtureChunkBytes(v, i)),
       ]));
     }
-    const view = await getStream(stream.id);
+    // Rendition names carry the probed height (media_1_0 becomes media_1_240):
+    // read them once the probes, slow on a loaded machine, have told it.
+    const view = await waitFor(async () => {
+      const now = await getStream(stream.id);
+      return now.renditions.length === 3 && now.renditions.every((r) => r.height) && now;
+    }, 'the probe of every rendition', 60_000, 100);
     expect(view.dvr_range).toEqual({ start: start / 1000, end: start / 1000 + 3 });
     const playlists = await Promise.all([0, 1, 2].map(async (v) => {
       const name = view.renditions.find((r) => r.name.startsWith(`media_${v + 1}_`))!.name;
-      return (await liveMedia(stream, name)).body;
+      const media = await liveMedia(stream, name);
+      expect(media.statusCode, name).toBe(200);
+      return media.body;
     }));
     expect(await identify(stream.hls_url, playlists[0])).toEqual(['0/0', '0/1', '0/2']);
     expect(await identify(stream.hls_url, playlists[2])).toEqual(['2/0', '2/1', '2/2']);
