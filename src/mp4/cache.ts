@@ -85,7 +85,17 @@ export class Mp4Cache {
     for (;;) {
       if (this.abort.signal.aborted) throw new Mp4Unavailable(503, SHUTTING_DOWN);
       if (await this.store.has(key)) return;
-      const attempt = await lock.attempt(waitedOn);
+      let attempt;
+      try {
+        attempt = await lock.attempt(waitedOn);
+      } catch (err) {
+        // A loaded machine answers a poll after REDIS_COMMAND_TIMEOUT_MS while
+        // Redis itself is up: waiting for another process's build is bounded by
+        // the deadline above (FFMPEG_TIMEOUT_MS), not by one slow command.
+        if (!this.slowButUp(err) || Date.now() > deadline) throw err;
+        await sleep(POLL_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
       if ('lease' in attempt) return this.buildHolding(clip, rendition, key, attempt.lease);
       // The build we waited for (in another process) failed: so do we.
       if ('failed' in attempt) throw new Mp4Unavailable(500, FAILED);
@@ -93,6 +103,11 @@ export class Mp4Cache {
       if (Date.now() > deadline) throw new Mp4Unavailable(503, 'the MP4 is still being built; try again');
       await sleep(POLL_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
     }
+  }
+
+  /** A command that timed out on a connection that is still up (not Redis gone: that answers 503 at once). */
+  private slowButUp(err: unknown): boolean {
+    return err instanceof Error && /Command timed out/i.test(err.message) && this.ctx.redis.status === 'ready';
   }
 
   private async buildHolding(clip: ClipRecord, rendition: ClipRendition, key: string, lease: Lease): Promise<void> {

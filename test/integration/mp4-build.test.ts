@@ -2,7 +2,7 @@
 // and across two), failures that leave nothing behind and are retried, ffmpeg
 // children that never outlive their timeout, abort or the shutdown.
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { metrics } from '../../src/metrics.js';
 import { BuildLock, type Lease } from '../../src/mp4/build-lock.js';
+import { Mp4Cache } from '../../src/mp4/cache.js';
 import { killAllFfmpeg, remuxesStarted, remuxTsToMp4, runningFfmpegCount } from '../../src/mp4/remux.js';
 import { startService, type Service } from '../../src/service.js';
 import { BASE_URL, startHarness, TEST_REDIS_URL, waitFor, type Harness } from '../helpers/harness.js';
@@ -91,6 +92,40 @@ describe('one remux per clip rendition', () => {
     const again = await second.app!.inject({ method: 'GET', url: pathOf(clip.mp4_master), headers: { range: 'bytes=0-99' } });
     expect(again.statusCode).toBe(206);
     expect((await remuxCount()) - before).toBe(1);
+  });
+
+  it('a request waiting for another process\'s build outlasts a Redis command that timed out on a slow machine', async () => {
+    const view = await cutClip(h, stream, { start: t0 / 1000 + 2, duration: 3 });
+    const clip = (await loadClip(h.ctx, stream.id, view.id))!;
+    const rendition = clip.renditions.at(-1)!;
+    // Another process holds the build lock.
+    const holder = new BuildLock(h.ctx.redis, h.ctx.keys.stream.mp4Lock(stream.id, clip.id, rendition.name), () => undefined);
+    const held = await holder.attempt(null);
+    expect('lease' in held).toBe(true);
+    // This process's polls of the lock: the first ones time out, as with
+    // REDIS_COMMAND_TIMEOUT_MS on a loaded machine, on a connection still up.
+    let timedOut = 0;
+    const redis = new Proxy(h.ctx.redis, {
+      get(target, prop) {
+        if (prop === 'eval' && timedOut < 3) return async () => { timedOut++; throw new Error('Command timed out'); };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const waiting = new Mp4Cache({ ...h.ctx, redis });
+    await waiting.start();
+    try {
+      const opened = waiting.open(clip, rendition);
+      await waitFor(() => timedOut === 3, 'the timed-out polls', 20_000);
+      // The holder's build lands, as the other process's rename would.
+      const file = waiting.store.fileOf(`${clip.stream_id}/${clip.id}_${rendition.name}`);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, Buffer.alloc(2048, 1));
+      await (held as { lease: Lease }).lease.release(false);
+      expect((await opened).size).toBe(2048);
+    } finally {
+      await waiting.close();
+    }
   });
 
   it('prebuilds the master MP4 when a clip becomes ready (MP4_PREBUILD)', async () => {
