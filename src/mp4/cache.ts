@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClipRecord, ClipRendition } from '../clips/records.js';
 import type { Context } from '../context.js';
+import { timedOutWhileUp } from '../redis/health.js';
 import { BuildLock, LEASE_MS, type Lease } from './build-lock.js';
 import { clipChunkFormat, clipTsStream, remuxTsToMp4, SPANS_INIT_CHANGE } from './remux.js';
 import type { OpenedMp4 } from './serve.js';
@@ -92,7 +93,7 @@ export class Mp4Cache {
         // A loaded machine answers a poll after REDIS_COMMAND_TIMEOUT_MS while
         // Redis itself is up: waiting for another process's build is bounded by
         // the deadline above (FFMPEG_TIMEOUT_MS), not by one slow command.
-        if (!this.slowButUp(err) || Date.now() > deadline) throw err;
+        if (!timedOutWhileUp(err, this.ctx.redis) || Date.now() > deadline) throw err;
         await sleep(POLL_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
       }
@@ -103,11 +104,6 @@ export class Mp4Cache {
       if (Date.now() > deadline) throw new Mp4Unavailable(503, 'the MP4 is still being built; try again');
       await sleep(POLL_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
     }
-  }
-
-  /** A command that timed out on a connection that is still up (not Redis gone: that answers 503 at once). */
-  private slowButUp(err: unknown): boolean {
-    return err instanceof Error && /Command timed out/i.test(err.message) && this.ctx.redis.status === 'ready';
   }
 
   private async buildHolding(clip: ClipRecord, rendition: ClipRendition, key: string, lease: Lease): Promise<void> {

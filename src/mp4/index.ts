@@ -4,6 +4,7 @@
 import type { FastifyReply } from 'fastify';
 import { loadClip, type ClipRecord } from '../clips/records.js';
 import type { Context } from '../context.js';
+import { retryWhileUp } from '../redis/health.js';
 import type { Mp4Handler } from '../routes/playback.js';
 import { Mp4Cache, Mp4Unavailable } from './cache.js';
 import { contentDisposition } from './http-rules.js';
@@ -38,7 +39,9 @@ export async function createMp4Service(ctx: Context): Promise<Mp4Service> {
     // Input first: a bad filename is refused before Redis or the disk is touched.
     const name = contentDisposition((query as Record<string, unknown>).filename);
     if (!name.ok) return refuse(reply, 400, `invalid filename: ${name.message}`);
-    const clip = await loadClip(ctx, owner.streamId, clipId);
+    // Many first requests arrive together while a remux starts: one slow
+    // answer on a busy machine is no reason for a 503.
+    const clip = await retryWhileUp(ctx.redis, () => loadClip(ctx, owner.streamId, clipId));
     if (!clip) cache.store.forgetClip(owner.streamId, clipId);
     if (!clip || clip.client_id !== owner.clientId || clip.status === 'failed') {
       return refuse(reply, 404, 'Not found: the clip does not exist or has expired');

@@ -22,6 +22,27 @@ export function isRedisUnavailable(err: unknown): boolean {
   return UNAVAILABLE_MESSAGE.test(err.message);
 }
 
+/**
+ * A command that timed out on a connection that is still up: Redis is there,
+ * the machine is slow (or this process's event loop was held up past
+ * REDIS_COMMAND_TIMEOUT_MS while the answer sat in the socket). Redis being
+ * gone is not this: the connection is then not ready, and requests answer 503.
+ */
+export function timedOutWhileUp(err: unknown, redis: { status: string }): boolean {
+  return err instanceof Error && /Command timed out/i.test(err.message) && redis.status === 'ready';
+}
+
+/** Runs `fn` again (up to `attempts` times in all) after a command that timed out while Redis was up. */
+export async function retryWhileUp<T>(redis: { status: string }, fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !timedOutWhileUp(err, redis)) throw err;
+    }
+  }
+}
+
 interface Watchable {
   status: string;
   on(event: 'error', listener: (err: Error) => void): unknown;
