@@ -16,6 +16,7 @@ import { RenditionProbes } from './dvr/rendition-probe.js';
 import { ReadyHooks } from './clips/ready-hooks.js';
 import { prebuildWhenReady } from './mp4/prebuild.js';
 import { installVodPromotion } from './vod/hook.js';
+import { queuePreciseWhenReady } from './precise/job.js';
 import { installEvents, uninstallEvents } from './events/announce.js';
 import { reconcileVods } from './vod/reconcile.js';
 import { vodStorage } from './vod/storage.js';
@@ -53,12 +54,13 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   };
   const queueConnection = await connect(`dvr-${config.role}-queues`, true);
   const queues = createQueues(queueConnection, ctx.keys);
-  for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote]) {
+  for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote, queues.precise]) {
     queue.on('error', (err) => health.report(`queue ${queue.name}`, err));
   }
   // Every role: a worker that finalizes a clip prebuilds its MP4 into the shared DATA_DIR.
   const mp4 = await createMp4Service(ctx);
   ctx.readyHooks.add(prebuildWhenReady);
+  ctx.readyHooks.add(queuePreciseWhenReady);
   installVodPromotion(ctx.readyHooks);
   installEvents(ctx, queues);
   // Before the workers take jobs: VOD records Redis lost come back from their manifests.

@@ -9,6 +9,7 @@ import { defineScripts } from '../src/redis/scripts.js';
 import { within } from '../src/util/within.js';
 import { cleanerProcessor } from './cleaner.js';
 import { finalizeProcessor } from './finalize.js';
+import { preciseProcessor } from './precise.js';
 import { vodJobFailed, vodProcessor, vodWorkerOptions } from './vod.js';
 import { webhookProcessor, webhookSweepProcessor, webhookWorkerOptions } from './webhooks.js';
 
@@ -37,6 +38,8 @@ export async function startWorkers(ctx: Context, queues: Queues, deps: WorkerDep
   const workers = [
     new Worker(QUEUE_NAMES.finalize, finalizeProcessor(jobCtx, queues), { ...common, concurrency: 20 }),
     new Worker(QUEUE_NAMES.cleaner, cleanerProcessor(jobCtx, queues), { ...common, concurrency: 1 }),
+    // One re-encode at a time per worker process (ffmpeg at nice 19): below viewers and ingest.
+    new Worker(QUEUE_NAMES.precise, preciseProcessor(jobCtx, queues), { ...common, concurrency: 1 }),
     vod,
     new Worker(QUEUE_NAMES.webhooks, webhookProcessor(jobCtx, queues), { ...common, ...webhookWorkerOptions(ctx) }),
     new Worker(QUEUE_NAMES.webhookSweep, webhookSweepProcessor(jobCtx, queues), { ...common, concurrency: 1 }),

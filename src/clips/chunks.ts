@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import type { ClipRecord } from './records.js';
 import { withinTarget } from './target-duration.js';
+import { applyPlan } from '../precise/plan.js';
 
 /** Chunks last at most this long (pushed-playlist.ts refuses longer ones). */
 const LONGEST_CHUNK_MS = 600_000;
@@ -28,5 +29,7 @@ export async function loadClipChunks(ctx: Context, clip: ClipRecord, playlist: s
     byId.set(ref.id, ref);
   }
   // A chunk longer than the clip's fixed target ends the clip (target-duration.ts).
-  return withinTarget([...byId.values()].sort((a, b) => a.start - b.start), clip.tdur);
+  const chunks = withinTarget([...byId.values()].sort((a, b) => a.start - b.start), clip.tdur);
+  // A precise clip (accuracy frame) has its edge chunks in place of the DVR's: every reader (HLS, MP4, VOD) takes them.
+  return applyPlan(chunks, clip.precisePlan[playlist]);
 }

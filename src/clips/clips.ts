@@ -55,6 +55,8 @@ export async function createClip(ctx: Context, queues: Queues, stream: StreamRec
     expiration: String(window.expiration),
     created_at: new Date(ctx.clock.now()).toISOString(),
     vod_required: window.vod_required ? '1' : '0',
+    precise: window.precise ? '1' : '0',
+    accuracy: 'keyframe',
     video_id: '',
     renditions: JSON.stringify(renditions),
     // A clip complete at creation takes the stream's largest chunk instead (create_clip.lua).

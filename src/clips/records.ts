@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { runKeyed } from '../redis/scripts.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { CLIP_ID } from '../ids.js';
+import type { PrecisePlan } from '../precise/plan.js';
 
 export type ClipStatus = 'recording' | 'ready' | 'failed';
 
@@ -38,6 +39,17 @@ export interface ClipRecord {
   lastChunk: Record<string, number>;
   /** Deleted by its owner while its VOD promotion was still to come: gone for users, held for the promotion. */
   deleted: boolean;
+  /** Asked for a frame-accurate cut (section 14); `accuracy` says whether it has landed. */
+  precise: boolean;
+  accuracy: 'keyframe' | 'frame';
+  /** Unix ms of the real first instant and end, once precise. */
+  cutStart: number | null;
+  cutEnd: number | null;
+  preciseError: string | null;
+  /** The precise build is over (landed, or the codec cannot be re-encoded). */
+  preciseDone: boolean;
+  /** Per rendition playlist: the precise edge chunks (src/precise/plan.ts), read once accuracy is frame. */
+  precisePlan: PrecisePlan;
 }
 
 export interface ClipView {
@@ -53,6 +65,13 @@ export interface ClipView {
   hls_master: string;
   mp4_master: string;
   status: ClipStatus;
+  precise: boolean;
+  accuracy: 'keyframe' | 'frame';
+  cut_start: number | null;
+  cut_end: number | null;
+  /** Seconds from cut_start to cut_end, null until known. */
+  real_duration: number | null;
+  precise_error: string | null;
 }
 
 function bounds(raw: Record<string, string>, prefix: string): Record<string, number> {
@@ -81,6 +100,13 @@ export function parseClip(raw: Record<string, string>): ClipRecord | null {
     we: Number(raw.we),
     tdur: Number(raw.tdur),
     deleted: raw.deleted === '1',
+    precise: raw.precise === '1',
+    accuracy: raw.accuracy === 'frame' ? 'frame' : 'keyframe',
+    cutStart: raw.cut_start ? Number(raw.cut_start) : null,
+    cutEnd: raw.cut_end ? Number(raw.cut_end) : null,
+    preciseError: raw.precise_error || null,
+    preciseDone: raw.pdone === '1',
+    precisePlan: raw.accuracy === 'frame' && raw.pplan ? JSON.parse(raw.pplan) : {},
   };
 }
 
@@ -117,6 +143,12 @@ export function viewClip(ctx: Context, clip: ClipRecord): ClipView {
     hls_master: clipUrl(ctx, clip, 'master.m3u8'),
     mp4_master: clipUrl(ctx, clip, 'master.mp4'),
     status: clip.status,
+    precise: clip.precise,
+    accuracy: clip.accuracy,
+    cut_start: clip.cutStart,
+    cut_end: clip.cutEnd,
+    real_duration: clip.cutStart !== null && clip.cutEnd !== null ? (clip.cutEnd - clip.cutStart) / 1000 : null,
+    precise_error: clip.preciseError,
   };
 }
 

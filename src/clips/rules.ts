@@ -5,6 +5,7 @@ export interface ClipRequest {
   start?: number;
   expiration?: number;
   vod_required?: boolean;
+  precise?: boolean;
 }
 
 export interface ClipWindow {
@@ -14,6 +15,7 @@ export interface ClipWindow {
   /** unix seconds */
   expiration: number;
   vod_required: boolean;
+  precise: boolean;
 }
 
 export const MIN_EXPIRATION_S = 60;
@@ -48,5 +50,5 @@ export function resolveClipWindow(req: ClipRequest, dvrDuration: number, nowMs: 
       `expiration ${expiration} (start + duration + ${DEFAULT_EXPIRATION_S} when omitted) is already past; give one in the future, up to ${end + MAX_EXPIRATION_S}`,
     );
   }
-  return { duration, start, expiration, vod_required: req.vod_required ?? false };
+  return { duration, start, expiration, vod_required: req.vod_required ?? false, precise: req.precise ?? false };
 }

@@ -40,9 +40,11 @@ export class ClipHls {
     if (cached !== undefined) {
       const expiration = cached.meta.expiration ?? 0;
       const alive = expiration * 1000 > this.ctx.clock.now();
-      if (alive && (await this.stillThere(streamId, clipId))) return { built: cached.built, final: true, expiration };
+      const accuracy = alive ? await this.stillThere(streamId, clipId) : null;
+      if (accuracy !== null && accuracy === (cached.meta.accuracy ?? 'keyframe')) return { built: cached.built, final: true, expiration };
       this.cache.delete(key);
-      return null;
+      // Keyframe → frame (src/precise/): built again below.
+      if (accuracy === null) return null;
     }
     const found = await loadClip(this.ctx, streamId, clipId);
     if (!found || found.client_id !== clientId || found.status === 'failed') return null;
@@ -51,19 +53,24 @@ export class ClipHls {
     if (text === null) return null;
     const final = clip.status === 'ready';
     const built = preparePlaylist(text, this.ctx.clock.now());
-    if (final) this.cache.set(key, built, { expiration: clip.expiration });
+    if (final) this.cache.set(key, built, { expiration: clip.expiration, accuracy: clip.accuracy });
     return { built, final, expiration: clip.expiration };
   }
 
-  /** Whether the clip was not deleted (through any process), asked once per GRANT_MEMO_MS. */
-  private async stillThere(streamId: number, clipId: string): Promise<boolean> {
+  /**
+   * The clip's accuracy if it was not deleted (through any process), else
+   * null; asked once per GRANT_MEMO_MS.
+   */
+  private async stillThere(streamId: number, clipId: string): Promise<string | null> {
     const key = this.ctx.keys.stream.clip(streamId, clipId);
     const memo = grantMemoOf(this.ctx);
-    if (memo.get<boolean>(`exists|${key}`)) return true;
+    const known = memo.get<string>(`exists|${key}`);
+    if (known) return known;
     // Gone (deleted through another process), or only held for a VOD promotion after a DELETE.
-    const [id, deleted] = await this.ctx.redis.hmget(key, 'id', 'deleted');
-    const there = id !== null && deleted !== '1';
-    if (there) memo.set(`exists|${key}`, true);
+    const [id, deleted, accuracy] = await this.ctx.redis.hmget(key, 'id', 'deleted', 'accuracy');
+    if (id === null || deleted === '1') return null;
+    const there = accuracy ?? 'keyframe';
+    memo.set(`exists|${key}`, there);
     return there;
   }
 

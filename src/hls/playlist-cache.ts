@@ -40,6 +40,8 @@ export interface PlaylistMeta {
   fingerprint?: string;
   /** A live window's: clock ms after which its first chunk has left the window. */
   validUntil?: number;
+  /** A ready clip's accuracy when built: a precise build landing since changes the text once. */
+  accuracy?: string;
 }
 
 type M = PlaylistMeta;

@@ -7,8 +7,9 @@ import type { DeliveryJob } from '../events/types.js';
 
 export interface FinalizeJob { streamId: number; clipId: string }
 export interface VodPromoteJob { videoId: number }
+export interface PreciseJob { streamId: number; clipId: string }
 
-export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner', vodPromote: 'vod-promote', webhooks: 'webhook-deliver', webhookSweep: 'webhook-sweep' } as const;
+export const QUEUE_NAMES = { finalize: 'clip-finalize', cleaner: 'dvr-cleaner', vodPromote: 'vod-promote', webhooks: 'webhook-deliver', webhookSweep: 'webhook-sweep', precise: 'clip-precise' } as const;
 
 export interface Queues {
   finalize: Queue<FinalizeJob>;
@@ -16,6 +17,7 @@ export interface Queues {
   vodPromote: Queue<VodPromoteJob>;
   webhooks: Queue<DeliveryJob>;
   webhookSweep: Queue;
+  precise: Queue<PreciseJob>;
   close(): Promise<void>;
 }
 
@@ -30,14 +32,16 @@ export function createQueues(connection: Redis, keys: Keys): Queues {
   const vodPromote = new Queue<VodPromoteJob>(QUEUE_NAMES.vodPromote, opts);
   const webhooks = new Queue<DeliveryJob>(QUEUE_NAMES.webhooks, opts);
   const webhookSweep = new Queue(QUEUE_NAMES.webhookSweep, { ...opts, defaultJobOptions: { removeOnComplete: 10, removeOnFail: 100 } });
+  const precise = new Queue<PreciseJob>(QUEUE_NAMES.precise, opts);
   return {
     finalize,
     cleaner,
     vodPromote,
     webhooks,
     webhookSweep,
+    precise,
     async close() {
-      await Promise.all([finalize.close(), cleaner.close(), vodPromote.close(), webhooks.close(), webhookSweep.close()]);
+      await Promise.all([finalize.close(), cleaner.close(), vodPromote.close(), webhooks.close(), webhookSweep.close(), precise.close()]);
     },
   };
 }

@@ -28,7 +28,8 @@ const FAILED = 'the MP4 could not be built; the failure was logged, try again la
 const SHUTTING_DOWN = 'the server is shutting down; try again';
 
 function keyOf(clip: ClipRecord, rendition: ClipRendition): string {
-  return `${clip.stream_id}/${clip.id}_${rendition.name}`;
+  // The frame-accurate file of a precise clip is another file: one built before the swap is never served after it.
+  return `${clip.stream_id}/${clip.id}_${rendition.name}${clip.accuracy === 'frame' ? '_frame' : ''}`;
 }
 
 export class Mp4Cache {
@@ -79,7 +80,7 @@ export class Mp4Cache {
   }
 
   private async obtain(clip: ClipRecord, rendition: ClipRendition, key: string): Promise<void> {
-    const lockKey = this.ctx.keys.stream.mp4Lock(clip.stream_id, clip.id, rendition.name);
+    const lockKey = this.ctx.keys.stream.mp4Lock(clip.stream_id, clip.id, `${rendition.name}${clip.accuracy === 'frame' ? '_frame' : ''}`);
     const lock = new BuildLock(this.ctx.redis, lockKey, (err) => this.ctx.log.warn({ err, clip_id: clip.id }, 'mp4 build lock'));
     const deadline = Date.now() + this.ctx.config.ffmpegTimeoutMs + LEASE_MS + 5_000;
     let waitedOn: string | null = null;

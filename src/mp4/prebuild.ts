@@ -39,7 +39,9 @@ export const prebuildWhenReady: ReadyHook = async (ctx, _queues, clip) => {
   // A clip whose record Redis already let go of has nothing to build.
   const master = clip?.renditions?.at(-1);
   if (!cache || !ctx.config.mp4Prebuild || !master || clip.deleted) return;
-  backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}`, async () => {
+  // A precise clip's file is built once its precise version landed (the hooks run again then).
+  if (clip.precise && !clip.preciseDone) return;
+  backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}_${clip.accuracy}`, async () => {
     // Gone meanwhile (cache closed at shutdown): nothing to do.
     if (caches.get(ctx) !== cache) return;
     // The task may run long after it was queued: a clip deleted or expired

@@ -78,6 +78,7 @@ export const ClipCreate = Type.Object(
     start: Type.Optional(Type.Integer({ minimum: 0, description: 'unix seconds; omitted: now' })),
     expiration: Type.Optional(Type.Integer({ minimum: 0, description: 'unix seconds; omitted: start + duration + 3600' })),
     vod_required: Type.Optional(Type.Boolean()),
+    precise: Type.Optional(Type.Boolean({ description: 'cut to the frame: the edge GOPs are re-encoded in the background (SPEC 14)' })),
   },
   { additionalProperties: false },
 );
@@ -96,6 +97,12 @@ export const Clip = Type.Object({
   hls_master: Type.String(),
   mp4_master: Type.String(),
   status: Type.Union([Type.Literal('recording'), Type.Literal('ready'), Type.Literal('failed')]),
+  precise: Type.Boolean(),
+  accuracy: Type.Union([Type.Literal('keyframe'), Type.Literal('frame')]),
+  cut_start: Type.Union([Type.Integer(), Type.Null()], { description: 'unix ms of the first frame, once precise' }),
+  cut_end: Type.Union([Type.Integer(), Type.Null()], { description: 'unix ms of the end of the last frame, once precise' }),
+  real_duration: Type.Union([Type.Number(), Type.Null()], { description: 'cut_end - cut_start in seconds' }),
+  precise_error: Type.Union([Type.String(), Type.Null()], { description: 'why the clip is (still) keyframe-aligned' }),
 });
 
 export const errorResponses = {

@@ -14,6 +14,8 @@ export async function enqueuePromotion(queues: Queues, videoId: number): Promise
 
 async function promoteWhenReady(ctx: Context, queues: Queues, clip: ClipRecord): Promise<void> {
   if (!clip.vod_required || clip.video_id === null) return;
+  // A precise clip is promoted once its precise build is over (src/precise/job.ts runs the hooks again then).
+  if (clip.precise && !clip.preciseDone) return;
   await enqueuePromotion(queues, clip.video_id);
   ctx.log.info({ clip_id: clip.id, video_id: clip.video_id }, 'vod promotion queued');
 }
