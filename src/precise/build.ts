@@ -40,11 +40,13 @@ export async function buildPrecise(
   const plan: PrecisePlan = {};
   const until = clip.expiration * 1000 + (clip.vod_required ? ctx.config.vodHoldSeconds * 1000 : 0);
   const spans: Array<{ start: number; end: number }> = [];
+  const cpuMs: Record<string, number> = {};
   try {
     for (const r of clip.renditions) {
       const chunks = await loadClipChunks(ctx, raw, r.playlist);
       const cuts = planCuts(chunks, clip.ws, clip.we);
       const edges: PreciseChunk[] = [];
+      const cpuBefore = stats.cpuSeconds;
       const done = new Map<EdgeCut, PreciseChunk>();
       for (const cut of [cuts.head, cuts.tail]) {
         if (!cut || done.has(cut)) continue;
@@ -53,6 +55,7 @@ export async function buildPrecise(
         edges.push(edge);
       }
       plan[r.playlist] = edges;
+      cpuMs[r.playlist] = Math.round((stats.cpuSeconds - cpuBefore) * 1000);
       const span = spanOf(applyPlan(chunks, edges));
       if (span) spans.push(span);
     }
@@ -71,6 +74,8 @@ export async function buildPrecise(
   await setClipField(ctx, streamId, clipId, 'cut_start', String(cutStart));
   await setClipField(ctx, streamId, clipId, 'cut_end', String(cutEnd));
   await setClipField(ctx, streamId, clipId, 'precise_error', '');
+  // What the build cost, per rendition (ffmpeg's user + system CPU): for operators and bench:precise.
+  await setClipField(ctx, streamId, clipId, 'precise_cpu_ms', JSON.stringify(cpuMs));
   await setClipField(ctx, streamId, clipId, 'pdone', '1');
   await setClipField(ctx, streamId, clipId, 'accuracy', 'frame');
   ctx.log.info({ clip_id: clipId, stream_id: streamId, edges: stats.edges, cpu_s: stats.cpuSeconds }, 'precise clip built');
