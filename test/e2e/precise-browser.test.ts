@@ -1,0 +1,70 @@
+// A precise clip played the way viewers play it: hls.js in Chromium plays it
+// to the end with no error, and the time it ends at is cut_end - cut_start
+// (within one frame).
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { StreamView } from '../../src/dvr/streams.js';
+import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { FRAME_MS, pushGop2 } from '../helpers/gop2.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PAGE = readFileSync(path.join(here, 'browser', 'hls.html'));
+const HLS_JS = readFileSync(path.join(here, '..', '..', 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
+
+let h: Harness;
+let browser: Browser;
+let pages: http.Server;
+const origin = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.app.listen({ port: 0, host: '127.0.0.1' });
+  pages = http.createServer((req, res) => {
+    const js = req.url === '/hls.min.js';
+    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' }).end(js ? HLS_JS : PAGE);
+  });
+  await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  pages?.close();
+  await h?.close();
+});
+
+it('hls.js plays a precise clip to its end, and it lasts cut_end - cut_start', async () => {
+  const stream = (await h.api('POST', '/streaming/streams', { name: 'precise browser' })).json() as StreamView;
+  const s = Math.ceil(h.clock.now() / 1000) * 1000 + 3000;
+  await pushGop2(h, stream, s - 2000 - 700); // the clip starts 700 ms into chunk 1
+  await waitFor(async () => (await h.api('GET', `/streaming/streams/${stream.id}`)).json().renditions.every((r: { codecs?: string }) => r.codecs), 'the probe', 30_000);
+  const res = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { start: s / 1000, duration: 5, precise: true });
+  expect(res.statusCode, res.body).toBe(200);
+  const id = res.json().id as string;
+  const clip = await waitFor(async () => {
+    const view = (await h.api('GET', `/streaming/streams/${stream.id}/clip_recording/${id}`)).json();
+    return view.accuracy === 'frame' ? view : undefined;
+  }, 'the precise build', 120_000, 200);
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${origin(pages)}/?src=${encodeURIComponent(`${origin(h.app.server)}${new URL(clip.hls_master).pathname}`)}`);
+    await page.waitForFunction(() => /^(ENDED|ERROR)/.test(document.title), null, { timeout: 60_000 });
+    const title = await page.title();
+    const events = await page.evaluate(() => (window as unknown as { events: string[] }).events);
+    expect(title).toMatch(/^ENDED /);
+    const played = Number(title.split(' ')[1]);
+    expect(Math.abs(played * 1000 - (clip.cut_end - clip.cut_start))).toBeLessThanOrEqual(FRAME_MS);
+    expect(events.filter((e) => !/^buffer(Stalled|NudgeOnStall)Error$/.test(e))).toEqual(['levels 3']);
+  } finally {
+    await page.close();
+  }
+}, 300_000);
