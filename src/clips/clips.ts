@@ -166,6 +166,9 @@ export async function deleteClip(ctx: Context, clip: ClipRecord): Promise<void> 
   // 'hidden': the user asked for a VOD, so its promotion still runs (and
   // lets the chunks go when done); only the clip's public links are gone.
   ctx.log.info({ clip_id: clip.id, stream_id: clip.stream_id, outcome }, 'clip expired on request');
+  // Precise edge chunks belong to this clip alone (src/precise/build.ts): gone with it, unless a promotion still needs them.
+  const edges = Object.values(clip.precisePlan).flat().map((e) => ctx.keys.stream.chunk(clip.stream_id, e.ref.id));
+  if (outcome !== 'hidden' && edges.length > 0) await ctx.redis.unlink(...edges);
   if (outcome !== 'hidden' && clip.video_id !== null && clip.status === 'recording') {
     await failVideo(ctx, clip.video_id, 'the clip was deleted before it was ready: there is nothing to promote');
   }
