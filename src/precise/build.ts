@@ -12,6 +12,9 @@ import { loadHeldClip, setClipField, type ClipRecord } from '../clips/records.js
 import { CannotReencode, encodeEdge } from './encode.js';
 import { planCuts, spanOf, applyPlan, type EdgeCut, type PreciseChunk, type PrecisePlan } from './plan.js';
 
+/** At nice 19 on a busy machine an edge may wait long for CPU; nobody waits on it meanwhile. */
+const PRECISE_TIMEOUT_MS = 600_000;
+
 export type PreciseOutcome = 'frame' | 'not_needed' | 'unsupported' | 'gone' | 'not_ready';
 
 /** Ids of precise chunks start with "zz": DVR chunk ids (a base-36 counter + 6) reach it only past 36^6 × 35 chunks. */
@@ -88,7 +91,7 @@ async function buildEdge(
   const source = cut.chunk;
   const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(streamId, source.id), 'b');
   if (!bytes) throw new Error(`chunk ${source.id} of ${playlist} is gone`);
-  const encoded = await encodeEdge(bytes, source.durationMs, cut.fromMs, cut.toMs, ctx.config.ffmpegTimeoutMs);
+  const encoded = await encodeEdge(bytes, source.durationMs, cut.fromMs, cut.toMs, Math.max(ctx.config.ffmpegTimeoutMs, PRECISE_TIMEOUT_MS));
   stats.edges += 1;
   stats.cpuSeconds += encoded.cpuSeconds;
   const fromMs = Math.round(encoded.fromS * 1000);
@@ -101,8 +104,9 @@ async function buildEdge(
     size: encoded.bytes.length,
   };
   // Stored like a DVR chunk (bytes, rendition, start: what a clip chunk URL
-  // checks) but in no index: it belongs to this clip alone and lives as long.
+  // checks; the start of the chunk it replaces, which lies in the clip's
+  // span) but in no index: it belongs to this clip alone and lives as long.
   const key = ctx.keys.stream.chunk(streamId, ref.id);
-  await ctx.redis.multi().hset(key, { b: encoded.bytes, p: playlist, s: String(ref.start) }).pexpireat(key, until).exec();
+  await ctx.redis.multi().hset(key, { b: encoded.bytes, p: playlist, s: String(source.start) }).pexpireat(key, until).exec();
   return { replaces: source.id, ref };
 }

@@ -132,7 +132,7 @@ export async function encodeEdge(
       audioArgs.push('-c:a', aEncoder, '-b:a', String(audio.bitrate), '-ar', String(audio.sampleRate), '-ac', String(audio.channels));
     }
     const v = probe.video;
-    const videoArgs = ['-fps_mode', 'passthrough', '-c:v', encoder, '-preset', 'medium', '-pix_fmt', v.pixFmt,
+    const videoArgs = ['-fps_mode', 'passthrough', '-c:v', encoder, '-preset', 'veryfast', '-pix_fmt', v.pixFmt,
       '-b:v', String(v.bitrate), '-maxrate', String(Math.round(v.bitrate * 1.5)), '-bufsize', String(v.bitrate * 2)];
     const profile = encoder === 'libx264' ? x264Profile(v.profile) : null;
     if (profile) videoArgs.push('-profile:v', profile);
