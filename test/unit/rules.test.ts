@@ -21,13 +21,13 @@ function refused(req: Partial<ClipRequest>, dvr = DVR): string {
 describe('resolveClipWindow', () => {
   it('fills the defaults: start now, expiration start + duration + 3600, no VOD', () => {
     expect(resolveClipWindow({ duration: 30 }, DVR, NOW_MS)).toEqual({
-      duration: 30, start: NOW_S, expiration: NOW_S + 30 + DEFAULT_EXPIRATION_S, vod_required: false,
+      duration: 30, start: NOW_S, expiration: NOW_S + 30 + DEFAULT_EXPIRATION_S, vod_required: false, precise: false,
     });
     expect(DEFAULT_EXPIRATION_S).toBe(3600);
   });
 
   it('keeps what the request gives', () => {
-    const req = { duration: 10, start: NOW_S - 100, expiration: NOW_S + 500, vod_required: true };
+    const req = { duration: 10, start: NOW_S - 100, expiration: NOW_S + 500, vod_required: true, precise: true };
     expect(resolveClipWindow(req, DVR, NOW_MS)).toEqual(req);
   });
 
