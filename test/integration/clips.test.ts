@@ -53,9 +53,11 @@ describe('creating a clip from the DVR', () => {
     expect(res.statusCode).toBe(200);
     const clip = res.json();
     expect(Object.keys(clip).sort()).toEqual([
-      'created_at', 'duration', 'expiration', 'hls_master', 'id', 'mp4_master', 'renditions', 'start', 'status',
-      'stream_id', 'video_id', 'vod_required',
+      'accuracy', 'created_at', 'cut_end', 'cut_start', 'duration', 'expiration', 'hls_master', 'id', 'mp4_master',
+      'precise', 'precise_error', 'real_duration', 'renditions', 'start', 'status', 'stream_id', 'video_id', 'vod_required',
     ]);
+    // Not precise: keyframe-aligned, no precise fields.
+    expect(clip).toMatchObject({ precise: false, accuracy: 'keyframe', cut_start: null, cut_end: null, precise_error: null });
     expect(clip.id).toMatch(/^[a-z0-9]{12,}$/);
     const owner = `${h.company.client_id}_${onGrid.id}`;
     expect(clip).toEqual({
