@@ -214,7 +214,7 @@ async function flow(name: string, viewport: { width: number; height: number }): 
 /** A stream fed a few fixture chunks, then nothing: it goes offline with a DVR. */
 async function shortLivedStream(): Promise<{ id: number; name: string }> {
   const created = await api('POST', '/streaming/streams', { name: 'Side stage' });
-  const push = (file: string, body: Buffer | string) => fetch(`${created.body.push_url}${file}`, { method: 'PUT', body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const push = (file: string, body: Buffer | string) => fetch(`${created.body.push_url_hls}${file}`, { method: 'PUT', body: typeof body === 'string' ? body : new Uint8Array(body) });
   for (let i = 0; i < 4; i++) {
     for (const v of [0, 1, 2]) {
       await push(ladder()[v][i].file, fixtureChunkBytes(v, i));

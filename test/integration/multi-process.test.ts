@@ -99,9 +99,9 @@ describe('API_PROCESSES=2', () => {
     })).toHaveProperty('size', 2);
 
     // Ingest from both processes into the same stream, then its live playlist from both.
-    const stream = JSON.parse((await request(p.port, 'GET', '/streaming/streams/1', auth)).body) as { push_url: string };
+    const stream = JSON.parse((await request(p.port, 'GET', '/streaming/streams/1', auth)).body) as { push_url_hls: string };
 
-    const push = new URL(stream.push_url).pathname;
+    const push = new URL(stream.push_url_hls).pathname;
     let n = 0;
     const chunksBy = new Set<string>();
     const ingestedBy = await fromEveryProcess(2, async () => {

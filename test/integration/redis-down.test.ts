@@ -30,7 +30,7 @@ beforeAll(async () => {
   apiKey = (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { api_key: string }).api_key;
   const stream = await call('GET', '/streaming/streams/1');
   expect(stream.status).toBe(200);
-  pushPath = new URL((stream.body as { push_url: string }).push_url).pathname;
+  pushPath = new URL((stream.body as { push_url_hls: string }).push_url_hls).pathname;
 }, 120_000);
 
 afterAll(async () => {

@@ -65,7 +65,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SLACK_MS = 6000;
 
 function ingestPath(stream: StreamView, file: string): string {
-  return `${new URL(stream.push_url).pathname}${file}`;
+  return `${new URL(stream.push_url_hls).pathname}${file}`;
 }
 
 describe('slow clients', () => {
