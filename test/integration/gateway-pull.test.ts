@@ -101,27 +101,31 @@ describe('pull from an HLS origin', () => {
   }, 60_000);
 
   it('one puller per stream across processes; taken over when its holder is gone', async () => {
-    const other = await startLiveService({ PULL_ALLOW_PRIVATE: '1' }, { prefix: s.prefix });
+    // Two services of their own on one prefix: the holder's pulling is ended
+    // below, and the service the other tests share must keep its own.
+    const a = await startLiveService({ PULL_ALLOW_PRIVATE: '1' });
+    const other = await startLiveService({ PULL_ALLOW_PRIVATE: '1' }, { prefix: a.prefix });
     try {
-      const stream = (await s.api('POST', '/streaming/streams', { name: 'shared' })).body;
-      await pullFrom(s, stream.id, `${origin.base}/master.m3u8`);
-      await until('a puller', async () => s.service.gateways!.pull.streams().includes(stream.id) || other.service.gateways!.pull.streams().includes(stream.id), 10_000);
+      const stream = (await a.api('POST', '/streaming/streams', { name: 'shared' })).body;
+      await pullFrom(a, stream.id, `${origin.base}/master.m3u8`);
+      await until('a puller', async () => a.service.gateways!.pull.streams().includes(stream.id) || other.service.gateways!.pull.streams().includes(stream.id), 10_000);
       await new Promise((r) => setTimeout(r, 4500)); // two scans of each process
-      const holders = [s, other].filter((x) => x.service.gateways!.pull.streams().includes(stream.id));
+      const holders = [a, other].filter((x) => x.service.gateways!.pull.streams().includes(stream.id));
       expect(holders).toHaveLength(1);
       // The holder dies without a word: its pulling ends, its lease is left to run out.
       const holder = holders[0];
-      const heir = holder === s ? other : s;
-      const lease = `${s.service.ctx.keys.stream.tag(stream.id)}:pull:lease`;
+      const heir = holder === a ? other : a;
+      const lease = `${a.service.ctx.keys.stream.tag(stream.id)}:pull:lease`;
       await holder.service.gateways!.pull.close();
-      await s.service.ctx.redis.set(lease, 'a-process-that-died', 'PX', 3000);
+      await a.service.ctx.redis.set(lease, 'a-process-that-died', 'PX', 3000);
       await new Promise((r) => setTimeout(r, 2500));
       expect(heir.service.gateways!.pull.streams()).not.toContain(stream.id); // the lease still holds
       await until('the heir to pull', async () => heir.service.gateways!.pull.streams().includes(stream.id), 15_000);
-      const before = (await view(s, stream.id)).dvr_range.end;
-      await until('the DVR to keep growing', async () => (await view(s, stream.id)).dvr_range.end > before, 15_000);
+      const before = (await view(a, stream.id)).dvr_range.end;
+      await until('the DVR to keep growing', async () => (await view(a, stream.id)).dvr_range.end > before, 15_000);
     } finally {
       await other.close();
+      await a.close();
     }
   }, 60_000);
 });
