@@ -42,7 +42,7 @@ export async function startServiceProcess(env: Record<string, string>, opts: { d
   const port = opts.port ?? await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'info', API_PROCESSES: '1', ...env },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'info', API_PROCESSES: '1', RTMP_PORT: '0', SRT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, as a terminal or systemd would start it
   });

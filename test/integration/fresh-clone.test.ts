@@ -34,7 +34,7 @@ describe('a fresh clone', () => {
     execFileSync(process.execPath, ['--import', 'tsx', 'fixtures/make.ts'], { cwd: clone, stdio: 'ignore', timeout: 120_000 });
     const port = await freePort();
     const service = spawn('bash', ['scripts/start.sh'], {
-      cwd: clone, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DEMO: '0', API_PROCESSES: '1', REDIS_URL: '' },
+      cwd: clone, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DEMO: '0', API_PROCESSES: '1', RTMP_PORT: '0', SRT_PORT: '0', REDIS_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
