@@ -54,7 +54,7 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   };
   const queueConnection = await connect(`dvr-${config.role}-queues`, true);
   const queues = createQueues(queueConnection, ctx.keys);
-  for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote, queues.precise]) {
+  for (const queue of [queues.finalize, queues.cleaner, queues.vodPromote, queues.precise, queues.webhooks, queues.webhookSweep]) {
     queue.on('error', (err) => health.report(`queue ${queue.name}`, err));
   }
   // Every role: a worker that finalizes a clip prebuilds its MP4 into the shared DATA_DIR.

@@ -61,7 +61,7 @@ beforeAll(async () => {
     ...process.env, REDIS_URL: `redis://${addresses[0]}`, REDIS_CLUSTER: '1', KEY_PREFIX: 'cluster', DATA_DIR: dir,
     PUBLIC_BASE_URL: 'http://dvr.test', LOG_LEVEL: 'warn', MP4_PREBUILD: '0', ROLE: 'all',
     // No RTMP/SRT gateway: their default ports may be taken, and this test pushes over HTTP.
-    RTMP_PORT: '0', SRT_PORT: '0', RTMP_PORT: '0', SRT_PORT: '0',
+    RTMP_PORT: '0', SRT_PORT: '0',
   }), { clock });
   const company = await createCompany(service.ctx, 'Cluster');
   apiKey = company.api_key;
