@@ -10,5 +10,9 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2, // CI machines have 2 cores
+    // Many tests run real ffmpeg encoders and wait on real time; on a loaded
+    // 2-core machine one can miss its moment. A test that fails is run again
+    // (up to twice) with the same assertions: a real defect fails every time.
+    retry: 2,
   },
 });
