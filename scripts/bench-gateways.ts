@@ -86,7 +86,7 @@ async function main() {
   clearInterval(refSampler);
   console.log(`reference: decoding the ${MEDIA_S} s 720p source once costs ${refCpu.toFixed(2)} CPU s (${((refCpu / MEDIA_S) * 100).toFixed(1)}% of a core), ${Date.now() - refStart} ms`);
 
-  const s = await startLiveService({ RTMP_PORT: String(await freePort()), GATEWAY_CHUNK_SECONDS: String(CHUNK_S), THUMBNAILS: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const s = await startLiveService({ RTMP_PORT: String(await freePort()), GATEWAY_CHUNK_SECONDS: String(CHUNK_S), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   try {
     await until('the RTMP server', async () => s.service.gateways?.rtmp !== undefined, 5000);
     let baseline = 0;

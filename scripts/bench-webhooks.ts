@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   let fakeNow = Math.floor(Date.now() / 1000) * 1000 - 60_000;
   const config = loadConfig({
     ...process.env, REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379', KEY_PREFIX: prefix,
-    DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-')), LOG_LEVEL: 'error', PORT: '0', MP4_PREBUILD: '0',
+    DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-')), LOG_LEVEL: 'error', PORT: '0',
     WEBHOOK_ALLOW_PRIVATE: '1',
   });
   let secret = '';
