@@ -1,8 +1,10 @@
 // RTMP ingest on real parts: ffmpeg publishes `-f flv rtmp://…/in/KEY` into
 // nginx-rtmp run by the service; the packager puts HLS into the DVR; clips of
 // it play. Every refusal happens at connect time and stores nothing.
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { ladderFor } from '../../src/gateways/ladder.js';
 import {
   decodeErrors, finished, freePort, mediaDuration, sleep, startLiveService, testEncoder, until, type LiveService,
@@ -102,6 +104,26 @@ describe('RTMP publish', () => {
     await clipsPlay(stream.id, rungs.length);
     await enc.result;
   }, 180_000);
+
+  // The packager plays the publish back from nginx and joins it a moment after its
+  // first keyframe: its video starts at the next one, a whole GOP later. With the
+  // demo's 2 s and an OBS user's 4 s keyframe interval the stream must still come
+  // in with its picture, not as audio alone.
+  it('keyframe intervals encoders use (the demo encoder\'s 2 s at 720p, 4 s): the picture comes in, not audio alone', async () => {
+    const demo = (await s.api('POST', '/streaming/streams', { name: 'demo-like' })).body;
+    const slow = (await s.api('POST', '/streaming/streams', { name: 'gop 4 s' })).body;
+    const demoEnc = spawn('ffmpeg', demoEncoderArgs(demo.push_url, { durationSec: 14, overlay: false }), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const slowEnc = await publish(slow.push_url, 14, ['-g', '100', '-keyint_min', '100']);
+    const demoDone = finished(demoEnc);
+    for (const [stream, height] of [[demo, 720], [slow, 360]] as const) {
+      const body = await waitForDvr(stream.id, 4, 60_000);
+      expect(body.renditions).toHaveLength(1);
+      expect(body.renditions[0]).toMatchObject({ height });
+      expect(body.renditions[0].codecs).toMatch(/avc1\..*mp4a/);
+    }
+    expect((await demoDone).code).toBe(0);
+    expect((await slowEnc.result).code).toBe(0);
+  }, 90_000);
 
   it('a publisher that drops and comes back continues the DVR; one clip across the gap plays', async () => {
     const stream = (await s.api('POST', '/streaming/streams', { name: 'flaky' })).body;
