@@ -19,7 +19,7 @@ import { ingestChunk, ingestPlaylist } from '../src/dvr/ingest.js';
 import { loadRenditions } from '../src/dvr/renditions.js';
 import { createStream, loadStream } from '../src/dvr/streams.js';
 import { startService } from '../src/service.js';
-import { clipTsStream } from '../src/mp4/remux.js';
+import { clipRunStreams } from '../src/mp4/remux.js';
 import { backgroundOf } from '../src/mp4/prebuild.js';
 import { createCompany } from '../src/tenancy/companies.js';
 import { curlLoad, hasCurl, LOAD, workerLoad } from './bench-mp4-load.js';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const record = (await loadClip(ctx, created.id, clips[0]))!;
     const redisRead = median(await repeat(RUNS, async () => {
       const began = performance.now();
-      for await (const _ of clipTsStream(ctx, record, record.renditions.at(-1)!.playlist));
+      for (const run of await clipRunStreams(ctx, record, record.renditions.at(-1)!.playlist)) for await (const _ of run);
       return performance.now() - began;
     }));
 

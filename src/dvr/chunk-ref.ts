@@ -65,3 +65,17 @@ export function parseChunkRefs(reply: string[]): ChunkRef[] {
   for (let i = 0; i + 1 < reply.length; i += 2) refs.push(parseChunkRef(reply[i], reply[i + 1]));
   return refs;
 }
+
+/**
+ * Chunks cut into runs at each discontinuity: inside a run timestamps go on,
+ * across one they restart (an encoder or publisher that came back), so a
+ * stream copy of several runs must place each run after the one before.
+ */
+export function runsOf<T extends Pick<ChunkRef, 'discontinuity'>>(refs: T[]): T[][] {
+  const runs: T[][] = [];
+  for (const ref of refs) {
+    if (runs.length === 0 || ref.discontinuity) runs.push([]);
+    runs[runs.length - 1].push(ref);
+  }
+  return runs;
+}

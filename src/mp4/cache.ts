@@ -10,7 +10,7 @@ import type { ClipRecord, ClipRendition } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { timedOutWhileUp } from '../redis/health.js';
 import { BuildLock, LEASE_MS, type Lease } from './build-lock.js';
-import { clipChunkFormat, clipTsStream, remuxTsToMp4, SPANS_INIT_CHANGE } from './remux.js';
+import { clipChunkFormat, clipRunStreams, remuxTsToMp4, SPANS_INIT_CHANGE } from './remux.js';
 import type { OpenedMp4 } from './serve.js';
 import { Mp4Store } from './store.js';
 
@@ -127,7 +127,7 @@ export class Mp4Cache {
     // Nothing to build (open() answers 422): a prebuild stops here quietly.
     if (inits > 1) return;
     try {
-      await remuxTsToMp4(clipTsStream(this.ctx, clip, rendition.playlist), tmp, {
+      await remuxTsToMp4(await clipRunStreams(this.ctx, clip, rendition.playlist), tmp, {
         signal: this.abort.signal, timeoutMs: this.ctx.config.ffmpegTimeoutMs, log: this.ctx.log, clipId: clip.id,
         codecs: rendition.codecs, format,
       });

@@ -83,4 +83,4 @@ export async function createMp4Service(ctx: Context): Promise<Mp4Service> {
   };
 }
 
-export { clipTsStream, killAllFfmpeg, remuxTsToMp4 } from './remux.js';
+export { clipRunStreams, killAllFfmpeg, remuxTsToMp4 } from './remux.js';

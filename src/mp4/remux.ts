@@ -1,13 +1,17 @@
 // MPEG-TS chunks to MP4 by stream copy (never a re-encode). Every ffmpeg child
 // is registered while it runs, so shutdown can kill whatever is left, and each
 // one is killed (SIGKILL) at its timeout or when its signal aborts.
-import { rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 import type { ClipRecord } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
+import { runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
 import { metrics } from '../metrics.js';
 import { lowerPriority, niceness } from '../util/background.js';
 
@@ -99,30 +103,66 @@ export interface RemuxOptions {
  * rendition with video only or audio only.
  */
 export async function remuxTsToMp4(
-  source: NodeJS.ReadableStream | string /* a .ts file path */,
+  source: RemuxSource,
   outFile: string,
   opts: RemuxOptions,
 ): Promise<void> {
   const { signal, timeoutMs, log, clipId } = opts;
   const began = performance.now();
   started += 1;
+  const runs = Array.isArray(source) ? source : [source];
+  const spilled: string[] = [];
   try {
     signal?.throwIfAborted();
     const format = opts.format ?? 'mpegts';
     // fMP4 carries AAC as MP4 wants it already.
     const output = format === 'mpegts' && hasAacAudio(opts.codecs) ? [...OUTPUT_OPTIONS, ...AAC_TO_MP4] : OUTPUT_OPTIONS;
-    await runFfmpeg(source, outFile, ['-f', format], output, signal, timeoutMs);
+    if (runs.length === 1) {
+      await runFfmpeg(runs[0], outFile, ['-f', format], output, signal, timeoutMs);
+    } else {
+      // Timestamps restart at each discontinuity; read as one stream, ffmpeg
+      // shifts the later run by whichever track notices first, leaving holes
+      // of seconds and frames out of order. The concat demuxer places each
+      // run right after the end of the one before, both tracks alike.
+      const list = await spillRuns(runs, outFile, spilled);
+      await runFfmpeg(list, outFile, ['-f', 'concat', '-safe', '0'], output, signal, timeoutMs);
+    }
     metrics.remuxSeconds.observe((performance.now() - began) / 1000);
-    log.info({ clip_id: clipId, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
+    log.info({ clip_id: clipId, runs: runs.length, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
   } catch (err) {
-    if (typeof source !== 'string') (source as Readable).destroy?.();
+    for (const run of runs) if (typeof run !== 'string') (run as Readable).destroy?.();
     await rm(outFile, { force: true });
     const stderr = err instanceof RemuxError ? err.stderrTail : [];
     // A signal this process did not send (a group signal, a shutdown) is not a remux failure.
     const interrupted = /killed with signal SIG(TERM|INT|KILL|HUP)/.test((err as Error).message);
     log[interrupted ? 'warn' : 'error']({ clip_id: clipId, err: (err as Error).message, stderr }, interrupted ? 'remux to mp4 interrupted' : 'remux to mp4 failed');
     throw err;
+  } finally {
+    await Promise.all(spilled.map((f) => rm(f, { force: true })));
   }
+}
+
+/** Bytes of one run of chunks (a stream, or a file path), or several runs split at discontinuities. */
+export type RemuxSource = NodeJS.ReadableStream | string | (NodeJS.ReadableStream | string)[];
+
+/** Each run to a file beside outFile, and the concat demuxer's list of them; every file written is pushed to `spilled`. */
+async function spillRuns(runs: (NodeJS.ReadableStream | string)[], outFile: string, spilled: string[]): Promise<string> {
+  const files: string[] = [];
+  for (const [i, run] of runs.entries()) {
+    if (typeof run === 'string') {
+      files.push(run);
+      continue;
+    }
+    const file = `${outFile}.run${i}`;
+    spilled.push(file);
+    await pipeline(run, createWriteStream(file));
+    files.push(file);
+  }
+  const list = `${outFile}.runs`;
+  spilled.push(list);
+  // The list's own quoting: a quote inside a path closes, escapes and reopens.
+  await writeFile(list, files.map((f) => `file '${path.resolve(f).replaceAll("'", "'\\''")}'\n`).join(''));
+  return list;
 }
 
 function runFfmpeg(
@@ -166,34 +206,36 @@ function runFfmpeg(
 }
 
 /**
- * Streams a clip rendition's chunk bytes from Redis in playlist order, one
- * HGET at a time (so memory holds about one chunk), and errors if a chunk is
- * missing. `playlist` is the rendition's internal playlist key
+ * A clip rendition's chunk bytes from Redis in playlist order, one stream per
+ * run between discontinuities (see remuxTsToMp4), each read one HGET at a
+ * time with a few ahead (so memory holds a few chunks); a stream errors if a
+ * chunk is missing. `playlist` is the rendition's internal playlist key
  * (ClipRendition.playlist), as loadClipChunks takes it.
  */
-export function clipTsStream(ctx: Context, clip: ClipRecord, playlist: string): Readable {
-  async function* chunks(): AsyncGenerator<Buffer> {
-    const refs = await loadClipChunks(ctx, clip, playlist);
-    if (refs.length === 0) throw new Error(`clip ${clip.id} holds no chunk of ${playlist}`);
-    // fMP4: the init segment first, then the fragments, read as one file.
-    if (refs[0].init) yield await initBytesOf(ctx, clip.stream_id, refs[0].init);
-    // Settled, never rejected: reads still in flight when the stream stops
-    // early must not become unhandled rejections.
-    const fetch = (i: number): Promise<Buffer | null | Error> =>
-      ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, refs[i].id), 'b').catch((err: Error) => err);
-    // A few reads in flight while ffmpeg works on the current chunk: the
-    // remux waits on Redis round trips less, and memory stays a few chunks.
-    const ahead: Promise<Buffer | null | Error>[] = [];
-    for (let i = 0; i < Math.min(CHUNKS_AHEAD, refs.length); i++) ahead.push(fetch(i));
-    for (let i = 0; i < refs.length; i++) {
-      const bytes = await ahead.shift()!;
-      if (bytes instanceof Error) throw bytes;
-      if (i + CHUNKS_AHEAD < refs.length) ahead.push(fetch(i + CHUNKS_AHEAD));
-      if (!bytes || bytes.length === 0) throw new Error(`chunk ${refs[i].id} of clip ${clip.id} is missing from Redis`);
-      yield bytes;
-    }
+export async function clipRunStreams(ctx: Context, clip: ClipRecord, playlist: string): Promise<Readable[]> {
+  const refs = await loadClipChunks(ctx, clip, playlist);
+  if (refs.length === 0) throw new Error(`clip ${clip.id} holds no chunk of ${playlist}`);
+  return runsOf(refs).map((run) => Readable.from(runBytes(ctx, clip, run), { objectMode: false }));
+}
+
+async function* runBytes(ctx: Context, clip: ClipRecord, refs: ChunkRef[]): AsyncGenerator<Buffer> {
+  // fMP4: the init segment first, then the fragments, read as one file.
+  if (refs[0].init) yield await initBytesOf(ctx, clip.stream_id, refs[0].init);
+  // Settled, never rejected: reads still in flight when the stream stops
+  // early must not become unhandled rejections.
+  const fetch = (i: number): Promise<Buffer | null | Error> =>
+    ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, refs[i].id), 'b').catch((err: Error) => err);
+  // A few reads in flight while ffmpeg works on the current chunk: the
+  // remux waits on Redis round trips less, and memory stays a few chunks.
+  const ahead: Promise<Buffer | null | Error>[] = [];
+  for (let i = 0; i < Math.min(CHUNKS_AHEAD, refs.length); i++) ahead.push(fetch(i));
+  for (let i = 0; i < refs.length; i++) {
+    const bytes = await ahead.shift()!;
+    if (bytes instanceof Error) throw bytes;
+    if (i + CHUNKS_AHEAD < refs.length) ahead.push(fetch(i + CHUNKS_AHEAD));
+    if (!bytes || bytes.length === 0) throw new Error(`chunk ${refs[i].id} of clip ${clip.id} is missing from Redis`);
+    yield bytes;
   }
-  return Readable.from(chunks(), { objectMode: false });
 }
 
 async function initBytesOf(ctx: Context, streamId: number, init: string): Promise<Buffer> {

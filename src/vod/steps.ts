@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Context } from '../context.js';
-import type { ChunkRef } from '../dvr/chunk-ref.js';
+import { runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
+import type { RemuxSource } from '../mp4/remux.js';
 import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from '../hls/build.js';
 import { chunkUri, initUri, vodLayout } from './layout.js';
 import { PermanentVodError, type PlannedRendition, type VodPlan } from './plan.js';
@@ -17,7 +18,7 @@ import type { VodStorage } from './storage.js';
 
 /** The signature of remuxTsToMp4 (src/mp4/remux.ts). */
 export type RemuxFn = (
-  source: NodeJS.ReadableStream | string, outFile: string,
+  source: RemuxSource, outFile: string,
   opts: { signal?: AbortSignal; timeoutMs: number; log: Logger; clipId?: string; codecs?: string; format?: 'mpegts' | 'mp4' },
 ) => Promise<void>;
 
@@ -121,11 +122,17 @@ export async function buildMp4s(step: StepInput, remux: RemuxFn, workDir: string
     // A name of its own per attempt: a second worker on the same job (after a
     // lost lock) must not write into this one's ffmpeg output.
     const out = path.join(workDir, `${r.name}-${randomBytes(6).toString('hex')}.mp4`);
-    const files = r.chunks.map((c, i) => vodLayout.chunk(plan.videoId, r.name, i + 1, extOf(c)));
-    // fMP4: the init, then the fragments, read as one fragmented MP4.
+    const numbered = r.chunks.map((chunk, i) => ({ chunk, file: vodLayout.chunk(plan.videoId, r.name, i + 1, extOf(chunk)), discontinuity: chunk.discontinuity }));
+    // One byte stream per run between discontinuities (remuxTsToMp4 places each after the last).
+    const runs = runsOf(numbered).map((run) => {
+      const files = run.map((c) => c.file);
+      // fMP4: the init, then the fragments, read as one fragmented MP4.
+      const init = run[0].chunk.init;
+      if (init) files.unshift(vodLayout.init(plan.videoId, r.name, init));
+      return concatFiles(storage, files, (n) => meter.add(n));
+    });
     const init = r.chunks[0]?.init;
-    if (init) files.unshift(vodLayout.init(plan.videoId, r.name, init));
-    await remux(concatFiles(storage, files, (n) => meter.add(n)), out, {
+    await remux(runs, out, {
       signal: step.signal,
       // Stream copy runs far faster than 10 MB/s; long VODs get the time they need.
       timeoutMs: ctx.config.ffmpegTimeoutMs + Math.ceil(bytes / 10_000),

@@ -142,6 +142,11 @@ describe('RTMP publish', () => {
     expect(media).toContain('#EXT-X-DISCONTINUITY');
     expect(await decodeErrors(clip.body.hls_master)).toBe('');
     expect(await decodeErrors(clip.body.mp4_master)).toBe('');
+    // The MP4 puts the second run right after the first: no hole of seconds where
+    // the timestamps restarted. Each run may open with up to a GOP (1 s) of sound
+    // before its first picture, beyond what the playlist's EXTINFs count.
+    const hls = await mediaDuration(clip.body.hls_master.replace('_master.m3u8', `_${body.renditions[0].name}.m3u8`));
+    expect(await mediaDuration(clip.body.mp4_master)).toBeLessThan(hls + 2 * CHUNK_S);
   }, 90_000);
 });
 
