@@ -1,6 +1,6 @@
 // A worker-only process (ROLE=worker), configured by its environment exactly
-// like the service: the VOD crash test starts it with `node --import tsx`,
-// SIGKILLs it in the middle of a promotion and starts another one.
+// like the service: the crash tests start it with `node --import tsx`
+// (worker-process.ts), SIGKILL it in the middle of a job and start another.
 import { loadConfig } from '../../src/config.js';
 import { startService } from '../../src/service.js';
 

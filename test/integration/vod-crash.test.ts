@@ -1,67 +1,29 @@
 // A worker process killed (SIGKILL, for real) in the middle of a VOD
 // promotion: BullMQ notices the lost lock, another worker process takes the
 // job over, and the VOD ends complete, with every file once and no temp file.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVideo } from '../../src/vod/records.js';
-import { BASE_URL, startHarness, TEST_REDIS_URL, waitFor, type Harness } from '../helpers/harness.js';
+import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { decodeErrors, expectedVodFiles, ladderStream, vodClip, vodFiles, waitJobDone, waitVideo } from '../helpers/vod.js';
+import { exited, serveApiOnly, workerProcesses, type WorkerProcesses } from '../helpers/worker-process.js';
 
-const WORKER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'vod-worker.ts');
 const LOCK_MS = 2000;
 
 let h: Harness;
-const children: ChildProcess[] = [];
-
-/** Starts test/helpers/vod-worker.ts on this harness's Redis prefix and DATA_DIR; resolves once it takes jobs. */
-async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
-    env: {
-      ...process.env,
-      REDIS_URL: TEST_REDIS_URL,
-      KEY_PREFIX: h.prefix,
-      DATA_DIR: h.ctx.config.dataDir,
-      PUBLIC_BASE_URL: BASE_URL,
-      JOB_LOCK_MS: String(LOCK_MS),
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('worker ready')) resolve();
-    });
-    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before it was ready: ${output}`)));
-  });
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<NodeJS.Signals | number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-}
+let workers: WorkerProcesses;
 
 beforeAll(async () => {
   h = await startHarness({ env: { JOB_LOCK_MS: String(LOCK_MS) } });
   // This process only serves the API: the jobs are for the worker processes.
-  // (Its close() then has nothing left to close.)
-  const workers = h.service.workers!;
-  await workers.close();
-  workers.close = async () => undefined;
+  await serveApiOnly(h);
+  workers = workerProcesses(h, { JOB_LOCK_MS: String(LOCK_MS) });
   await h.app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(children.map(exited));
+  await workers?.close();
   await h?.close();
 });
 
@@ -71,7 +33,7 @@ describe('a worker killed during a VOD promotion', () => {
     const videoId = await vodClip(h, stream.id, Math.floor(start / 1000) + 1, 10);
 
     // Slow enough to be caught copying chunks (about 30 chunks, 4 at a time).
-    const doomed = await startWorker({ VOD_STEP_DELAY_MS: '400' });
+    const doomed = await workers.start({ VOD_STEP_DELAY_MS: '400' });
     const progressAtKill = await waitFor(async () => {
       const video = await loadVideo(h.ctx, videoId);
       return video && video.progress > 5 && video.progress < 50 ? video.progress : undefined;
@@ -87,7 +49,7 @@ describe('a worker killed during a VOD promotion', () => {
     expect([...partial.keys()].filter((f) => f.endsWith('.ts')).length).toBeGreaterThan(0);
     expect([...partial.keys()].some((f) => f.endsWith('.mp4') || f === 'video.json')).toBe(false);
 
-    const survivor = await startWorker({ VOD_STEP_DELAY_MS: '0' });
+    const survivor = await workers.start({ VOD_STEP_DELAY_MS: '0' });
     const video = await waitVideo(h, videoId, 'ready', 30_000);
     expect(video.progress).toBe(100);
 
@@ -136,7 +98,7 @@ describe('a worker killed during a VOD promotion', () => {
     expect((await h.api('GET', `/streaming/streams/${stream.id}/clip_recording/${clip.id}`)).statusCode).toBe(404);
 
     // A worker comes back: the VOD is made from the chunks the hold kept.
-    const worker = await startWorker({});
+    const worker = await workers.start({});
     const video = await waitVideo(h, clip.video_id, 'ready', 30_000);
     expect(video.videos.map((v) => v.segments)).toEqual([4, 4, 4]); // [start + 1, start + 5) on 1 s chunks
     // Then the clip keeps its record and chunks only until its own expiration.

@@ -4,62 +4,31 @@
 // between a change and the relay of its event loses nothing, and one that
 // dies after queueing deliveries but before deleting the outbox entries
 // sends nothing twice.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uninstallEvents, installEvents } from '../../src/events/announce.js';
 import { eventKeys } from '../../src/events/keys.js';
 import { relayEntries } from '../../src/events/relay.js';
-import { BASE_URL, startHarness, TEST_REDIS_URL, waitFor, type Harness } from '../helpers/harness.js';
+import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
+import { exited, serveApiOnly, workerProcesses, type WorkerProcesses } from '../helpers/worker-process.js';
 
-const WORKER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'vod-worker.ts');
 const LOCK_MS = 2000;
 const ENV = { WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_BACKOFF_MS: '50', WEBHOOK_SWEEP_MS: '200', JOB_LOCK_MS: String(LOCK_MS) };
 
 let h: Harness;
 let rx: Receiver;
-const children: ChildProcess[] = [];
-
-async function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
-    env: {
-      ...process.env, ...ENV, REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: h.prefix, DATA_DIR: h.ctx.config.dataDir,
-      PUBLIC_BASE_URL: BASE_URL, LOG_LEVEL: 'warn', WEBHOOK_TIMEOUT_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('worker ready')) resolve();
-    });
-    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before it was ready: ${output}`)));
-  });
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<NodeJS.Signals | number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-}
+let workers: WorkerProcesses;
 
 beforeAll(async () => {
   h = await startHarness({ env: ENV });
   // This process only serves the API (and relays on its fast path): deliveries are for the worker processes.
-  const workers = h.service.workers!;
-  await workers.close();
-  workers.close = async () => undefined;
+  await serveApiOnly(h);
+  workers = workerProcesses(h, { ...ENV, WEBHOOK_TIMEOUT_MS: '60000' });
   rx = await startReceiver();
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(children.map(exited));
+  await workers?.close();
   await rx?.close();
   await h?.close();
 });
@@ -81,13 +50,13 @@ describe('webhook deliveries through crashes', () => {
     rx.answer = (r) => (r.n === 0 ? { hang: true } : { status: 200 });
     const { clipId } = await readyClip('Crash');
 
-    const doomed = await startWorker();
+    const doomed = await workers.start();
     await waitFor(() => rx.requests.length === 1, 'the first worker to be mid-delivery', 20_000);
     doomed.kill('SIGKILL');
     expect(await exited(doomed)).toBe('SIGKILL');
     expect(rx.delivered()).toEqual([]);
 
-    const survivor = await startWorker();
+    const survivor = await workers.start();
     await waitFor(() => clipEvents(clipId).length === 2, 'delivery by the second worker', 30_000);
     expect(clipEvents(clipId)).toEqual(['clip.created', 'clip.ready']);
     expect(rx.requests[1].id).toBe(rx.requests[0].id); // the same message, delivered at least once
@@ -109,7 +78,7 @@ describe('webhook deliveries through crashes', () => {
 
       // A relay that queued the first deliveries, then died before deleting the entries.
       await relayEntries(h.ctx, h.service.queues, outbox, entries.slice(0, 1));
-      const worker = await startWorker();
+      const worker = await workers.start();
       await waitFor(() => clipEvents(clipId).length >= 2, 'the sweep to relay what was left', 20_000);
       await new Promise((r) => setTimeout(r, 1500)); // room for a duplicate to show up
       expect(clipEvents(clipId)).toEqual(['clip.created', 'clip.ready']);
