@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { deletePrefixAt } from '../../src/redis/prefix.js';
 import { startService, type Service } from '../../src/service.js';
@@ -132,6 +133,49 @@ export async function startLiveService(env: Record<string, string> = {}, opts: {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The stream once its DVR holds `seconds` and its renditions (exactly `renditions` of them, when given) are probed; else undefined. */
+export async function dvrHolding(s: LiveService, id: number, seconds: number, renditions?: number): Promise<any> {
+  const { body } = await s.api('GET', `/streaming/streams/${id}`);
+  const counted = renditions === undefined ? body.renditions.length > 0 : body.renditions.length === renditions;
+  const probed = counted && body.renditions.every((r: { height?: number }) => r.height);
+  return probed && body.dvr_range && body.dvr_range.end - body.dvr_range.start >= seconds ? body : undefined;
+}
+
+/** The clip once it is ready. */
+export function untilClipReady(s: LiveService, streamId: number, clipId: string, what: string, timeoutMs: number): Promise<any> {
+  return until(what, async () => {
+    const { body } = await s.api('GET', `/streaming/streams/${streamId}/clip_recording/${clipId}`);
+    return body.status === 'ready' ? body : undefined;
+  }, timeoutMs);
+}
+
+/**
+ * A clip from the past (ready at once) and one reaching past the DVR's newest
+ * chunk (recording, then ready once the chunks arrive), both inside what the
+ * DVR holds: packaging runs a chunk or two behind the publisher.
+ */
+export async function pastAndLiveClips(s: LiveService, id: number, readyWhat: string): Promise<{ past: { status: number; body: any }; ready: any }> {
+  const { body: { dvr_range: range } } = await s.api('GET', `/streaming/streams/${id}`);
+  const past = await s.api('PUT', `/streaming/streams/${id}/clip_recording`, { duration: 2, start: range.end - 5 });
+  expect(past.body.status).toBe('ready');
+  // Not "now": a ladder on a busy machine can run behind the wall clock.
+  const live = await s.api('PUT', `/streaming/streams/${id}/clip_recording`, { duration: 3, start: range.end - 1 });
+  expect(live.status, JSON.stringify(live.body)).toBe(200);
+  return { past, ready: await untilClipReady(s, id, live.body.id, readyWhat, 60_000) };
+}
+
+/** Every rendition of the clip decodes and lasts what the cutting rule allows: the asked span, at most one chunk more at each edge; its MP4 decodes. */
+export async function expectClipPlays(clip: any, renditions: number, chunkSeconds: number): Promise<void> {
+  expect(clip.renditions).toHaveLength(renditions);
+  expect(await decodeErrors(clip.hls_master)).toBe('');
+  for (const rendition of clip.renditions) {
+    const duration = await mediaDuration(clip.hls_master.replace('_master.m3u8', `_${rendition}.m3u8`));
+    expect(duration).toBeGreaterThanOrEqual(clip.duration - 0.1);
+    expect(duration).toBeLessThanOrEqual(clip.duration + 2 * chunkSeconds + 0.2);
+  }
+  expect(await decodeErrors(clip.mp4_master)).toBe('');
 }
 
 /** A static file server on 127.0.0.1 for a directory (an HLS origin); 404 for anything missing. */

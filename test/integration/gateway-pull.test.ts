@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeErrors, freePort, mediaDuration, serveDirectory, startLiveService, testEncoder, until, type LiveService,
+  dvrHolding, expectClipPlays, freePort, serveDirectory, startLiveService, testEncoder, until, untilClipReady, type LiveService,
 } from '../helpers/live-service.js';
 
 const CHUNK_S = 1;
@@ -57,11 +57,7 @@ describe('pull from an HLS origin', () => {
   it('every rendition of the master into the DVR, program date times kept; clips from the past and from now play, and their MP4', async () => {
     const stream = (await s.api('POST', '/streaming/streams', { name: 'pulled' })).body;
     await pullFrom(s, stream.id, `${origin.base}/master.m3u8`);
-    const body = await until('8 s of both renditions', async () => {
-      const b = await view(s, stream.id);
-      const probed = b.renditions.length === 2 && b.renditions.every((r: { height?: number }) => r.height);
-      return probed && b.dvr_range && b.dvr_range.end - b.dvr_range.start >= 8 ? b : undefined;
-    }, 40_000);
+    const body = await until('8 s of both renditions', () => dvrHolding(s, stream.id, 8, 2), 40_000);
     expect(body).toMatchObject({ live: true, stream_source_type: 'pull', pull_error: null });
     expect(body.renditions.map((r: { name: string }) => r.name)).toEqual(['media_1_240', 'media_2_360']);
 
@@ -71,20 +67,8 @@ describe('pull from an HLS origin', () => {
     // The origin's program date times, to the millisecond (ffmpeg writes them so).
     expect(media).toMatch(/#EXT-X-PROGRAM-DATE-TIME:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}/);
     const live = await s.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { duration: 2 });
-    const ready = await until('the clip from now', async () => {
-      const { body: c } = await s.api('GET', `/streaming/streams/${stream.id}/clip_recording/${live.body.id}`);
-      return c.status === 'ready' ? c : undefined;
-    }, 30_000);
-    for (const clip of [past.body, ready]) {
-      expect(clip.renditions).toHaveLength(2);
-      expect(await decodeErrors(clip.hls_master)).toBe('');
-      for (const rendition of clip.renditions) {
-        const d = await mediaDuration(clip.hls_master.replace('_master.m3u8', `_${rendition}.m3u8`));
-        expect(d).toBeGreaterThanOrEqual(clip.duration - 0.1);
-        expect(d).toBeLessThanOrEqual(clip.duration + 2 * CHUNK_S + 0.2);
-      }
-      expect(await decodeErrors(clip.mp4_master)).toBe('');
-    }
+    const ready = await untilClipReady(s, stream.id, live.body.id, 'the clip from now', 30_000);
+    for (const clip of [past.body, ready]) await expectClipPlays(clip, 2, CHUNK_S);
   }, 120_000);
 
   it('one media playlist; the first of several space-separated URLs that fails is skipped round-robin', async () => {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { ladderFor } from '../../src/gateways/ladder.js';
 import {
-  decodeErrors, finished, freePort, mediaDuration, sleep, startLiveService, testEncoder, until, type LiveService,
+  decodeErrors, dvrHolding, expectClipPlays, finished, freePort, mediaDuration, pastAndLiveClips, sleep, startLiveService, testEncoder,
+  until, type LiveService,
 } from '../helpers/live-service.js';
 
 const CHUNK_S = 1;
@@ -36,40 +37,15 @@ async function publish(url: string, seconds: number, extra: string[] = [], size?
   return { child, result: finished(child) };
 }
 
-async function waitForDvr(id: number, seconds: number, timeoutMs = 30_000) {
-  return until(`${seconds} s of DVR`, async () => {
-    const body = await view(id);
-    const probed = body.renditions.length > 0 && body.renditions.every((r: { height?: number }) => r.height);
-    return probed && body.dvr_range && body.dvr_range.end - body.dvr_range.start >= seconds ? body : undefined;
-  }, timeoutMs);
-}
+const waitForDvr = (id: number, seconds: number, timeoutMs = 30_000) =>
+  until(`${seconds} s of DVR`, () => dvrHolding(s, id, seconds), timeoutMs);
 
-/** A clip from the past (ready at once) and one from now (recording, then ready), both played to the end. */
+/** A clip from the past and one from now, both played to the end, and their MP4. */
 async function clipsPlay(id: number, renditions: number) {
-  // Inside what the DVR holds: packaging runs a chunk or two behind the publisher.
-  const { dvr_range: range } = await view(id);
-  const past = await s.api('PUT', `/streaming/streams/${id}/clip_recording`, { duration: 2, start: range.end - 5 });
+  const { past, ready } = await pastAndLiveClips(s, id, 'the clip from now to be ready');
   expect(past.status).toBe(200);
-  expect(past.body.status).toBe('ready');
-  // Reaching past the DVR's newest chunk: recording, ready once the chunks arrive
-  // (a ladder on a busy machine can run behind the wall clock, so not "now").
-  const live = await s.api('PUT', `/streaming/streams/${id}/clip_recording`, { duration: 3, start: range.end - 1 });
-  expect(live.status, JSON.stringify(live.body)).toBe(200);
-  expect(live.status).toBe(200);
-  const ready = await until('the clip from now to be ready', async () => {
-    const { body } = await s.api('GET', `/streaming/streams/${id}/clip_recording/${live.body.id}`);
-    return body.status === 'ready' ? body : undefined;
-  }, 60_000);
   for (const clip of [past.body, ready]) {
-    expect(clip.renditions).toHaveLength(renditions);
-    expect(await decodeErrors(clip.hls_master)).toBe('');
-    for (const rendition of clip.renditions) {
-      const duration = await mediaDuration(clip.hls_master.replace('_master.m3u8', `_${rendition}.m3u8`));
-      // The cutting rule: the asked span, at most one chunk more at each edge.
-      expect(duration).toBeGreaterThanOrEqual(clip.duration - 0.1);
-      expect(duration).toBeLessThanOrEqual(clip.duration + 2 * CHUNK_S + 0.2);
-    }
-    expect(await decodeErrors(clip.mp4_master)).toBe('');
+    await expectClipPlays(clip, renditions, CHUNK_S);
     expect(await mediaDuration(clip.mp4_master)).toBeGreaterThanOrEqual(clip.duration - 0.1);
   }
 }

@@ -4,7 +4,7 @@
 // handshake and store nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeErrors, finished, freeUdpPort, mediaDuration, startLiveService, testEncoder, until, type LiveService,
+  decodeErrors, dvrHolding, expectClipPlays, finished, freeUdpPort, pastAndLiveClips, startLiveService, testEncoder, until, type LiveService,
 } from '../helpers/live-service.js';
 
 const CHUNK_S = 1;
@@ -30,36 +30,12 @@ function publish(url: string, seconds: number, size?: string) {
 
 const withPassphrase = (url: string, passphrase = PASSPHRASE) => `${url}&passphrase=${encodeURIComponent(passphrase)}`;
 
-async function waitForDvr(id: number, seconds: number, renditions: number) {
-  return until(`${seconds} s of DVR in ${renditions} renditions`, async () => {
-    const b = await view(id);
-    const probed = b.renditions.length === renditions && b.renditions.every((r: { height?: number }) => r.height);
-    return probed && b.dvr_range && b.dvr_range.end - b.dvr_range.start >= seconds ? b : undefined;
-  }, 70_000);
-}
+const waitForDvr = (id: number, seconds: number, renditions: number) =>
+  until(`${seconds} s of DVR in ${renditions} renditions`, () => dvrHolding(s, id, seconds, renditions), 70_000);
 
 async function clipsPlay(id: number, renditions: number) {
-  const { dvr_range: range } = await view(id);
-  const past = await s.api('PUT', `/streaming/streams/${id}/clip_recording`, { duration: 2, start: range.end - 5 });
-  expect(past.body.status).toBe('ready');
-  // Reaching past the DVR's newest chunk: recording, ready once the chunks arrive
-  // (a ladder on a busy machine can run behind the wall clock, so not "now").
-  const live = await s.api('PUT', `/streaming/streams/${id}/clip_recording`, { duration: 3, start: range.end - 1 });
-  expect(live.status, JSON.stringify(live.body)).toBe(200);
-  const ready = await until('the clip from now', async () => {
-    const { body } = await s.api('GET', `/streaming/streams/${id}/clip_recording/${live.body.id}`);
-    return body.status === 'ready' ? body : undefined;
-  }, 60_000);
-  for (const clip of [past.body, ready]) {
-    expect(clip.renditions).toHaveLength(renditions);
-    expect(await decodeErrors(clip.hls_master)).toBe('');
-    for (const rendition of clip.renditions) {
-      const d = await mediaDuration(clip.hls_master.replace('_master.m3u8', `_${rendition}.m3u8`));
-      expect(d).toBeGreaterThanOrEqual(clip.duration - 0.1);
-      expect(d).toBeLessThanOrEqual(clip.duration + 2 * CHUNK_S + 0.2);
-    }
-    expect(await decodeErrors(clip.mp4_master)).toBe('');
-  }
+  const { past, ready } = await pastAndLiveClips(s, id, 'the clip from now');
+  for (const clip of [past.body, ready]) await expectClipPlays(clip, renditions, CHUNK_S);
 }
 
 describe('SRT publish', () => {
