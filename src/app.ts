@@ -3,11 +3,14 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Context } from './context.js';
+import { lazyRequestLogger } from './logging.js';
 import type { Queues } from './jobs/queues.js';
 import { clipRoutes } from './routes/clips.js';
 import { answerBadUrl } from './routes/families.js';
 import { installErrorHandler } from './routes/errors.js';
+import { PlaylistFastPath, serverWithFastPath } from './routes/fast-playback.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { opsRoutes, type Readiness } from './routes/ops.js';
 import { playbackRoutes, type Mp4Handler } from './routes/playback.js';
@@ -25,9 +28,12 @@ export interface AppOptions {
   queues: Queues;
   readiness?: Readiness;
   mp4?: Mp4Handler;
+  /** Headers every answer carries (the answering process, in multi-process mode). */
+  responseHeaders?: Record<string, string>;
 }
 
-export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ ctx, queues, readiness, mp4, responseHeaders = {} }: AppOptions): Promise<FastifyInstance> {
+  const fastPath = new PlaylistFastPath(ctx, responseHeaders);
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: ctx.config.maxBodyBytes,
@@ -37,7 +43,11 @@ export async function buildApp({ ctx, queues, readiness, mp4 }: AppOptions): Pro
     // A path the router cannot decode is answered in its API family's envelope.
     frameworkErrors: answerBadUrl,
     ...serverTimeouts(ctx.config),
+    childLoggerFactory: (logger, bindings, opts) => lazyRequestLogger(logger as Logger, bindings, opts) as FastifyBaseLogger,
+    serverFactory: serverWithFastPath(fastPath),
   });
+  app.addHook('preClose', async () => fastPath.close());
+  for (const [name, value] of Object.entries(responseHeaders)) app.addHook('onRequest', async (_request, reply) => void reply.header(name, value));
   cutSlowBodies(app, ctx.config);
   // ffmpeg half-closes its upload connection right after the last body
   // chunk; Node would then abort the request before an async hook lets the

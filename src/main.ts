@@ -81,10 +81,9 @@ async function singleProcess(base: Config, log: Logger): Promise<void> {
 async function apiProcess(base: Config, log: Logger): Promise<void> {
   const index = process.env[PROCESS_INDEX_ENV] ?? '?';
   const config: Config = { ...base, role: 'api', redisUrl: process.env[EMBEDDED_SOCKET_ENV] || base.redisUrl };
-  const service = await startService(config, { log: log.child({ api_process: index }) });
-  const app = service.app!;
   // Which process answered: for operators behind a load balancer, and the tests.
-  app.addHook('onRequest', async (_request, reply) => void reply.header('x-api-process', index));
+  const service = await startService(config, { log: log.child({ api_process: index }), responseHeaders: { 'x-api-process': String(index) } });
+  const app = service.app!;
   onSignals(log, forceAfter(config), async () => {
     await service.close();
     log.info({ api_process: index }, 'api process stopped');

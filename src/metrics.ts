@@ -9,6 +9,9 @@ export const metrics = {
   ingestChunks: new Counter({ name: 'dvr_ingest_chunks_total', help: 'Chunks received from encoders', registers: [registry] }),
   ingestBytes: new Counter({ name: 'dvr_ingest_bytes_total', help: 'Chunk bytes received from encoders', registers: [registry] }),
   ingestPlaylists: new Counter({ name: 'dvr_ingest_playlists_total', help: 'Playlists received from encoders', registers: [registry] }),
+  playlistsFromMemory: new Counter({
+    name: 'dvr_playlists_from_memory_total', help: 'Ready clip playlists answered from memory before routing (src/routes/fast-playback.ts)', registers: [registry],
+  }),
   clipsCreated: new Counter({ name: 'dvr_clips_created_total', help: 'Clips created', registers: [registry] }),
   clipsFinalized: new Counter({
     name: 'dvr_clips_finalized_total', help: 'Clips finalized, by outcome', labelNames: ['status'] as const, registers: [registry],

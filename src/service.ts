@@ -37,7 +37,7 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export async function startService(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Service> {
+export async function startService(config: Config, opts: { clock?: Clock; log?: Logger; responseHeaders?: Record<string, string> } = {}): Promise<Service> {
   const log = opts.log ?? createLogger(config.logLevel);
   const health = new RedisHealth(log);
   // Requests wait on these two, so they fail fast while Redis is away (503);
@@ -67,7 +67,7 @@ export async function startService(config: Config, opts: { clock?: Clock; log?: 
   if (config.role !== 'api') await reconcileVods(ctx, vodStorage(config));
   const workers = config.role !== 'api' ? await startWorkers(ctx, queues, { health, connect: (name) => connect(name, false) }) : undefined;
   const app = config.role !== 'worker'
-    ? await buildApp({ ctx, queues, readiness: { workersRunning: () => workers?.running() ?? true }, mp4: mp4.handler })
+    ? await buildApp({ ctx, queues, readiness: { workersRunning: () => workers?.running() ?? true }, mp4: mp4.handler, responseHeaders: opts.responseHeaders })
     : undefined;
   // RTMP/SRT/pull feed the HTTP ingest of this process's app.
   const gateways = app ? await startGateways(ctx, loopbackIngestBase(ctx, app)) : undefined;

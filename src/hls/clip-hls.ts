@@ -53,8 +53,27 @@ export class ClipHls {
     if (text === null) return null;
     const final = clip.status === 'ready';
     const built = preparePlaylist(text, this.ctx.clock.now());
-    if (final) this.cache.set(key, built, { expiration: clip.expiration, accuracy: clip.accuracy });
+    if (final) {
+      this.cache.set(key, built, { expiration: clip.expiration, accuracy: clip.accuracy });
+      // Just read from Redis: it is there, with this accuracy (what stillThere would ask).
+      grantMemoOf(this.ctx).set(`exists|${this.ctx.keys.stream.clip(streamId, clipId)}`, clip.accuracy);
+    }
     return { built, final, expiration: clip.expiration };
+  }
+
+  /**
+   * The playlist if this process can answer it from memory alone: built and
+   * final, the clip alive by the clock, and its existence checked within
+   * GRANT_MEMO_MS with the accuracy it was built at. Else undefined (ask playlist()).
+   */
+  cachedFinal(clientId: number, streamId: number, clipId: string, which: string): ServedPlaylist | undefined {
+    const cached = this.cache.get(`clip:${clientId}_${streamId}/${clipId}/${which}`);
+    if (cached === undefined) return undefined;
+    const expiration = cached.meta.expiration ?? 0;
+    if (!(expiration * 1000 > this.ctx.clock.now())) return undefined;
+    const known = grantMemoOf(this.ctx).get<string>(`exists|${this.ctx.keys.stream.clip(streamId, clipId)}`);
+    if (known === undefined || known !== (cached.meta.accuracy ?? 'keyframe')) return undefined;
+    return { built: cached.built, final: true, expiration };
   }
 
   /**

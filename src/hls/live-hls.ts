@@ -62,12 +62,12 @@ interface LiveState {
 }
 
 /**
- * The stream (if the URL's owner and play key are its own) and what its
- * live playlists depend on, in one round trip: the record (last_chunk_at
- * moves with every commit and goes with a DVR cleanup), the per-rendition
- * chunk counters, and how many renditions were probed or declared.
+ * What the stream's live playlists depend on, in one round trip: the record
+ * (last_chunk_at moves with every commit and goes with a DVR cleanup), the
+ * per-rendition chunk counters, and how many renditions were probed or
+ * declared. Null: no such stream.
  */
-async function liveState(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<LiveState | null> {
+async function readLiveState(ctx: Context, streamId: number): Promise<LiveState | null> {
   const k = ctx.keys.stream;
   const replies = (await ctx.redis
     .pipeline()
@@ -81,10 +81,33 @@ async function liveState(ctx: Context, clientId: number, streamId: number, playK
   if (!meta.id) return null;
   // A stream older than play keys gets one on the slow path (loadStream).
   const stream = meta.play_key ? parseStreamRecord(meta) : await loadStream(ctx, streamId);
-  if (!stream || stream.client_id !== clientId || stream.play_key !== playKey) return null;
+  if (!stream) return null;
   const sortedSeqs = Object.keys(seqs).sort().map((pl) => `${pl}=${seqs[pl]}`);
   const metaPart = Object.keys(meta).sort().map((f) => `${f}=${meta[f]}`);
   return { stream, fingerprint: `${metaPart.join('&')}|${sortedSeqs.join('&')}|${probed}|${declared}` };
+}
+
+/** Reads of a stream's live state in flight, per process: viewers asking at the same moment share one. */
+const inFlight = new WeakMap<Context, Map<number, Promise<LiveState | null>>>();
+
+/**
+ * The stream's live state if the URL's owner and play key are its own. Every
+ * viewer of a stream polls its playlist; requests that arrive while a read is
+ * on its way take that read's answer (at most one round trip old, as any
+ * answer is by the time it arrives) instead of each asking Redis again.
+ */
+async function liveState(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<LiveState | null> {
+  let reads = inFlight.get(ctx);
+  if (!reads) inFlight.set(ctx, (reads = new Map()));
+  let read = reads.get(streamId);
+  if (!read) {
+    const started = readLiveState(ctx, streamId).finally(() => reads.delete(streamId));
+    reads.set(streamId, started);
+    read = started;
+  }
+  const state = await read;
+  if (!state || state.stream.client_id !== clientId || state.stream.play_key !== playKey) return null;
+  return state;
 }
 
 async function cachedLive(

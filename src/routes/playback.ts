@@ -1,6 +1,7 @@
 // Public playback: /rec/{c}_{s}/... for clips (the clip id is the secret)
 // and /live/{c}_{s}/... for a stream's DVR window. Any web page may load them.
 import cors from '@fastify/cors';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { CHUNK_ID } from '../dvr/chunk-ref.js';
@@ -12,7 +13,7 @@ import type { BuiltPlaylist } from '../hls/playlist-cache.js';
 
 const { clip, numeric, rendition } = idFragment;
 const OWNER = new RegExp(`^(${numeric})_(${numeric})$`);
-const CLIP_PLAYLIST = new RegExp(`^rec_(${clip})_(master|${rendition})\\.(m3u8|mp4)$`);
+export const CLIP_PLAYLIST = new RegExp(`^rec_(${clip})_(master|${rendition})\\.(m3u8|mp4)$`);
 const CLIP_CHUNK = new RegExp(`^rec_(${clip})_([0-9a-z]{1,13})\\.(?:ts|m4s)$`);
 const CLIP_INIT = new RegExp(`^rec_(${clip})_init_([0-9a-f]{16})\\.mp4$`);
 const LIVE_FILE = new RegExp(`^(master|${rendition})\\.m3u8$`);
@@ -26,6 +27,8 @@ export const CACHE_CHANGING = 'public, max-age=1';
 /** A 404 may be cached briefly: it protects the service from a flood of requests for a gone clip. */
 export const CACHE_NOT_FOUND = 'public, max-age=2';
 const M3U8 = 'application/vnd.apple.mpegurl';
+/** Any web page may read these of a playback answer (CORS). */
+export const PLAYBACK_EXPOSED_HEADERS = ['Content-Length', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Retry-After'];
 /** Chunks never change once stored: any date the client has is that version's. */
 const CHUNK_LAST_MODIFIED = new Date(Math.floor(Date.now() / 1000) * 1000).toUTCString();
 
@@ -34,7 +37,7 @@ export type Mp4Handler = (
 ) => Promise<FastifyReply>;
 
 /** `{client}_{stream}` of a playback URL. */
-function ownerOf(segment: string): { clientId: number; streamId: number } | null {
+export function ownerOf(segment: string): { clientId: number; streamId: number } | null {
   const owner = OWNER.exec(segment);
   return owner ? { clientId: Number(owner[1]), streamId: Number(owner[2]) } : null;
 }
@@ -47,10 +50,10 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 /** Whether the client's copy (If-None-Match, else If-Modified-Since) is current. */
-function fresh(request: FastifyRequest, etag: string, lastModified: string | null): boolean {
-  const inm = request.headers['if-none-match'];
+function fresh(headers: IncomingHttpHeaders, etag: string, lastModified: string | null): boolean {
+  const inm = headers['if-none-match'];
   if (inm !== undefined) return matchesEtag(inm, etag);
-  const ims = request.headers['if-modified-since'];
+  const ims = headers['if-modified-since'];
   if (!ims || lastModified === null) return false;
   const since = Date.parse(ims);
   return Number.isFinite(since) && since >= Date.parse(lastModified);
@@ -82,15 +85,31 @@ function sendChunk(
   return reply.header('content-type', fmp4 ? 'video/mp4' : 'video/mp2t').send(bytes);
 }
 
+/** A playlist answer: its status, headers and body (none for a 304); both paths of playlist serving send exactly this. */
+export interface PlaylistAnswer {
+  status: 200 | 304;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+
 /** The playlist as built once: 304 when the client has it, gzip when it takes it. */
-function sendPlaylist(request: FastifyRequest, reply: FastifyReply, built: BuiltPlaylist, cacheControl: string, final: boolean): FastifyReply {
-  reply.header('cache-control', cacheControl).header('etag', built.etag).header('vary', 'Accept-Encoding');
+export function playlistAnswer(headers: IncomingHttpHeaders, built: BuiltPlaylist, cacheControl: string, final: boolean): PlaylistAnswer {
+  const out: Record<string, string> = { 'cache-control': cacheControl, etag: built.etag, vary: 'Accept-Encoding' };
   // A changing playlist may change twice within a second: its date would not tell.
-  if (final) reply.header('last-modified', built.lastModified);
-  if (fresh(request, built.etag, final ? built.lastModified : null)) return reply.status(304).send();
-  reply.header('content-type', M3U8);
-  if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(built.gzip);
-  return reply.send(built.text);
+  if (final) out['last-modified'] = built.lastModified;
+  if (fresh(headers, built.etag, final ? built.lastModified : null)) return { status: 304, headers: out };
+  out['content-type'] = M3U8;
+  if (acceptsGzip(headers['accept-encoding'])) {
+    out['content-encoding'] = 'gzip';
+    return { status: 200, headers: out, body: built.gzip };
+  }
+  return { status: 200, headers: out, body: built.text };
+}
+
+function sendPlaylist(request: FastifyRequest, reply: FastifyReply, built: BuiltPlaylist, cacheControl: string, final: boolean): FastifyReply {
+  const answer = playlistAnswer(request.headers, built, cacheControl, final);
+  reply.headers(answer.headers).status(answer.status);
+  return answer.body ? reply.send(answer.body) : reply.send();
 }
 
 /**
@@ -100,7 +119,7 @@ function sendPlaylist(request: FastifyRequest, reply: FastifyReply, built: Built
  * read and no bytes), so a clip deleted before its expiration stops playing
  * at the edge within that time.
  */
-function cacheUntil(expiration: number, nowMs: number, edge: number): string {
+export function cacheUntil(expiration: number, nowMs: number, edge: number): string {
   const seconds = Math.max(0, Math.min(31536000, Math.floor(expiration - nowMs / 1000)));
   return `public, max-age=${seconds}, s-maxage=${Math.min(seconds, edge)}, immutable`;
 }
@@ -112,7 +131,7 @@ function notFound(reply: FastifyReply): FastifyReply {
 export async function playbackRoutes(
   app: FastifyInstance, { ctx, mp4 }: { ctx: Context; mp4?: Mp4Handler },
 ): Promise<void> {
-  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: ['Content-Length', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Retry-After'] });
+  await app.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], exposedHeaders: PLAYBACK_EXPOSED_HEADERS });
   const clips = new ClipHls(ctx);
   const schema = { hide: true };
   // Viewer traffic is the busiest path of all: access lines only for problems.

@@ -177,6 +177,27 @@ describe('chunks and playlists from memory', () => {
     h.clock.advance(-56_000);
   });
 
+  it('viewers asking for a live playlist at the same moment share one read of the stream state', async () => {
+    // A new chunk: what the viewers get is built from the state they read.
+    await h.pushLadder(stream, { from: 9, to: 9 });
+    const redis = h.ctx.redis;
+    const pipeline = redis.pipeline.bind(redis);
+    let reads = 0;
+    redis.pipeline = ((...args: Parameters<typeof pipeline>) => {
+      reads++;
+      return pipeline(...args);
+    }) as typeof redis.pipeline;
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => h.get(media())));
+      const fresh = await buildLiveMedia(h.ctx, (await loadStream(h.ctx, stream.id))!, 'media_2_480');
+      for (const res of answers) expect(res.body).toBe(fresh!.text);
+      expect(reads).toBeGreaterThan(0);
+      expect(reads).toBeLessThan(5);
+    } finally {
+      redis.pipeline = pipeline;
+    }
+  });
+
   it('a DVR cleanup empties the cached live playlist', async () => {
     const other = await h.createStream({ name: 'cleaned', dvr_duration: 60 });
     await h.pushLadder(other, { from: 0, to: 2 });
