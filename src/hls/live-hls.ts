@@ -139,7 +139,19 @@ export function liveMedia(ctx: Context, clientId: number, streamId: number, play
   return cachedLive(ctx, clientId, streamId, playKey, name, (stream) => buildLiveMedia(ctx, stream, name));
 }
 
+/**
+ * A chunk of the live window, by the stream's play key. Chunks that clips
+ * hold outside the window are still in Redis, but the play key grants the
+ * window only (RFC 8216 6.2.2: plus, once one leaves the playlist, the
+ * playlist's own length and one target duration, for players still on it).
+ */
 export async function liveChunk(ctx: Context, clientId: number, streamId: number, playKey: string, chunkId: string): Promise<Buffer | null> {
-  const { grant: [owner, key], bytes } = await readChunkWith(ctx, streamId, chunkId, ctx.keys.stream.meta(streamId), ['client_id', 'play_key']);
-  return owner === String(clientId) && key === playKey ? bytes : null;
+  const { grant: [owner, key, duration, enabled, tdur], bytes, start } = await readChunkWith(
+    ctx, streamId, chunkId, ctx.keys.stream.meta(streamId), ['client_id', 'play_key', 'dvr_duration', 'dvr_enabled', 'tdur'],
+  );
+  if (owner !== String(clientId) || key !== playKey || !bytes) return null;
+  if (start === null) return bytes; // stored before starts were kept: the retention bounds it
+  const windowMs = windowSeconds({ dvr_enabled: enabled === '1', dvr_duration: Number(duration) } as StreamRecord) * 1000;
+  const servedFrom = ctx.clock.now() - 2 * windowMs - Math.max(Number(tdur) || 0, 1) * 1000 * 2;
+  return start >= servedFrom ? bytes : null;
 }

@@ -258,3 +258,35 @@ describe('chunks and playlists from memory', () => {
   });
 });
 
+
+describe('the play key grants the live window, not what clips hold', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('a chunk a clip keeps after it left the window: the clip serves it, the live URL stops once players cannot be on it', async () => {
+    const stream = await h.createStream({ name: 'short window', dvr_duration: 30 });
+    await h.pushLadder(stream, { from: 0, to: 3, startAt: h.clock.alignToSecond() });
+    const media = stream.hls_url.replace('master', 'media_1_240');
+    const first = chunkLines((await h.get(media)).body)[0];
+    const liveChunk = new URL(first, stream.hls_url).href;
+    const clipRes = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { duration: 3, start: nowS(h) - 4 });
+    expect(clipRes.statusCode, clipRes.body).toBe(200);
+    const clip = clipRes.json();
+    const clipMedia = (await h.get(clip.hls_master.replace('master', 'media_1_240'))).body;
+    const clipChunk = new URL(chunkLines(clipMedia)[0], clip.hls_master).href;
+    expect(clipChunk).toMatch(new RegExp(`_${/([0-9a-z]+)\.ts$/.exec(first)![1]}\.ts$`));
+    expect((await h.get(liveChunk)).statusCode).toBe(200);
+    // Out of the window, but a player may still be on a playlist that listed it.
+    h.clock.advance(40_000);
+    expect(chunkLines((await h.get(media)).body)).not.toContain(first);
+    expect((await h.get(liveChunk)).statusCode).toBe(200);
+    // Past that grace (the window again and two target durations): the clip still holds it, the live URL no longer serves it.
+    h.clock.advance(30_000);
+    expect(await h.ctx.redis.exists(h.ctx.keys.stream.chunk(stream.id, /([0-9a-z]+)\.ts$/.exec(first)![1]))).toBe(1);
+    expect((await h.get(clipChunk)).statusCode).toBe(200);
+    expect((await h.get(liveChunk)).statusCode).toBe(404);
+  });
+});
