@@ -6,12 +6,13 @@
 // rendition with the same encoder settings.
 // Run: node --import tsx scripts/bench-precise.ts   (TEST_REDIS_URL defaults to 127.0.0.1:6379)
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startHarness, waitFor } from '../test/helpers/harness.js';
+import { evenPlaylist, makeOnce } from '../test/helpers/hls-ladder.js';
 import { put } from '../test/helpers/uneven.js';
 
 const run = promisify(execFile);
@@ -19,35 +20,26 @@ const CHUNKS = 34; // 68 s: a 60 s clip with a chunk to spare at each side
 const dir = path.join(os.tmpdir(), 'dvr-bench-precise-ladder');
 const SIZES = ['426x240', '854x480', '1280x720'];
 
-async function makeLadder(): Promise<void> {
-  if (existsSync(path.join(dir, 'p_2.m3u8'))) return;
-  const tmp = `${dir}.tmp`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  process.stdout.write(`encoding a ${CHUNKS * 2} s ladder into ${dir} ... `);
-  await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(CHUNKS * 2),
-    '-filter_complex', `[0:v]split=3[a][b][c];[a]scale=${SIZES[0].replace('x', ':')}[a2];[b]scale=${SIZES[1].replace('x', ':')}[b2];[c]null[c2]`,
-    '-map', '[a2]', '-map', '[b2]', '-map', '[c2]', '-map', '1:a', '-map', '1:a', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
-    '-b:v:0', '400k', '-b:v:1', '1200k', '-b:v:2', '2500k',
-    '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-c:a', 'aac', '-b:a', '96k',
-    '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-var_stream_map', 'v:0,a:0 v:1,a:1 v:2,a:2',
-    '-hls_segment_filename', path.join(tmp, 'p_%v_%02d.ts'), path.join(tmp, 'p_%v.m3u8'),
-  ]);
-  await rename(tmp, dir);
-  console.log('done');
+function makeLadder(): Promise<void> {
+  return makeOnce(dir, 'p_2.m3u8', async (tmp) => {
+    process.stdout.write(`encoding a ${CHUNKS * 2} s ladder into ${dir} ... `);
+    await run('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(CHUNKS * 2),
+      '-filter_complex', `[0:v]split=3[a][b][c];[a]scale=${SIZES[0].replace('x', ':')}[a2];[b]scale=${SIZES[1].replace('x', ':')}[b2];[c]null[c2]`,
+      '-map', '[a2]', '-map', '[b2]', '-map', '[c2]', '-map', '1:a', '-map', '1:a', '-map', '1:a',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+      '-b:v:0', '400k', '-b:v:1', '1200k', '-b:v:2', '2500k',
+      '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-c:a', 'aac', '-b:a', '96k',
+      '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-var_stream_map', 'v:0,a:0 v:1,a:1 v:2,a:2',
+      '-hls_segment_filename', path.join(tmp, 'p_%v_%02d.ts'), path.join(tmp, 'p_%v.m3u8'),
+    ]);
+    console.log('done');
+  });
 }
 
 const name = (v: number, i: number) => `p_${v}_${String(i).padStart(2, '0')}.ts`;
-function playlist(v: number, index: number): string {
-  const first = Math.max(0, index - 5);
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${first}`];
-  for (let i = first; i <= index; i++) lines.push('#EXTINF:2.000000,', name(v, i));
-  return lines.join('\n') + '\n';
-}
 
 await makeLadder();
 const h = await startHarness();
@@ -60,7 +52,7 @@ try {
     h.clock.advance(2000);
     for (const v of [0, 1, 2]) {
       await put(h, stream as never, name(v, i), readFileSync(path.join(dir, name(v, i))));
-      await put(h, stream as never, `p_${v}.m3u8`, playlist(v, i));
+      await put(h, stream as never, `p_${v}.m3u8`, evenPlaylist(i, (n) => name(v, n), 2));
     }
   }
   await waitFor(async () => {

@@ -5,23 +5,21 @@
 // and 160x90, uneven chunks 2, 1.52, 2.28, 2, 1.52, 2.68 s) and `b`, the
 // same encoder restarted with other parameters (256x144 and 128x72): other
 // init segments.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fixtures } from '../../fixtures/make.js';
 import type { StreamView } from '../../src/dvr/streams.js';
 import type { Harness } from './harness.js';
-import { put, type UnevenChunk } from './uneven.js';
+import { encodeLadder, makeOnce, readChunks, type LadderChunk } from './hls-ladder.js';
+import { put } from './uneven.js';
 
-const run = promisify(execFile);
 const dir = path.join(path.dirname(fixtures.ladderDir), 'fmp4');
 
 export interface Fmp4Run {
   name: 'a' | 'b';
   /** Per rendition: the init segment's bytes. */
   inits: Buffer[];
-  chunks: UnevenChunk[][];
+  chunks: LadderChunk[][];
 }
 
 const RUNS = {
@@ -29,51 +27,35 @@ const RUNS = {
   b: { sizes: ['256x144', '128x72'], seconds: 6, keyframes: '0,2,4' },
 } as const;
 
-async function make(name: 'a' | 'b', out: string): Promise<void> {
+function make(name: 'a' | 'b', out: string): Promise<void> {
   const spec = RUNS[name];
-  await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${spec.sizes[0]}:rate=25`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(spec.seconds), '-filter_complex', `[0:v]split=2[a][b];[b]scale=${spec.sizes[1].replace('x', ':')}[b2]`,
-    '-map', '[a]', '-map', '[b2]', '-map', '1:a', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '1000', '-sc_threshold', '0',
-    '-force_key_frames', spec.keyframes, '-c:a', 'aac', '-b:a', '48k',
-    '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-var_stream_map', 'v:0,a:0 v:1,a:1',
-    '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', `${name}_init_%v.mp4`,
-    '-hls_segment_filename', path.join(out, `${name}_%v_%02d.m4s`), path.join(out, `${name}_%v.m3u8`),
-  ]);
+  return encodeLadder({
+    sizes: spec.sizes,
+    seconds: spec.seconds,
+    video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '1000', '-sc_threshold', '0', '-force_key_frames', spec.keyframes],
+    audioBitrate: '48k',
+    hlsTime: 1,
+    hls: ['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', `${name}_init_%v.mp4`],
+    segments: path.join(out, `${name}_%v_%02d.m4s`),
+    playlists: path.join(out, `${name}_%v.m3u8`),
+  });
 }
 
 let cache: Record<string, Fmp4Run> | undefined;
 
 export async function fmp4Runs(): Promise<{ a: Fmp4Run; b: Fmp4Run }> {
   if (!cache) {
-    if (!existsSync(path.join(dir, 'b_1.m3u8'))) {
-      const tmp = `${dir}.${process.pid}.tmp`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
+    await makeOnce(dir, 'b_1.m3u8', async (tmp) => {
       await make('a', tmp);
       await make('b', tmp);
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(tmp, dir);
-    }
+    });
     cache = {};
     for (const name of ['a', 'b'] as const) {
       cache[name] = {
         name,
         // ffmpeg writes the init under the name given; the encoder uploads it as init_{v}.mp4.
         inits: [0, 1].map((v) => readFileSync(path.join(dir, `${name}_init_${v}.mp4`))),
-        chunks: [0, 1].map((v) => {
-          const lines = readFileSync(path.join(dir, `${name}_${v}.m3u8`), 'utf8').split('\n');
-          const chunks: UnevenChunk[] = [];
-          lines.forEach((line, i) => {
-            const m = /^#EXTINF:([0-9.]+),/.exec(line);
-            if (!m) return;
-            const file = lines[i + 1].trim();
-            chunks.push({ file, extinf: m[1], durationMs: Math.round(Number(m[1]) * 1000), bytes: readFileSync(path.join(dir, file)) });
-          });
-          return chunks;
-        }),
+        chunks: [0, 1].map((v) => readChunks(dir, `${name}_${v}.m3u8`)),
       };
     }
   }

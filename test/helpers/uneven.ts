@@ -4,58 +4,30 @@
 // itself: reversed uploads, playlists sent again, restarts, huge sequence
 // numbers. The video shows a running clock (testsrc2), so decoding a clip
 // tells whether its chunks play in order.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fixtures } from '../../fixtures/make.js';
 import type { StreamView } from '../../src/dvr/streams.js';
 import type { Harness } from './harness.js';
+import { encodeLadder, makeOnce, readChunks, type LadderChunk } from './hls-ladder.js';
 
-const run = promisify(execFile);
 const dir = path.join(path.dirname(fixtures.ladderDir), 'uneven');
 const KEYFRAMES = '0,1.52,3.8,5.8,7.32,9.92,11.92,13.44,15.4';
 
-export interface UnevenChunk {
-  file: string;
-  extinf: string;
-  durationMs: number;
-  bytes: Buffer;
-}
-
-let cache: UnevenChunk[][] | undefined;
+let cache: LadderChunk[][] | undefined;
 
 /** Chunks of rendition 0 (320x180) and 1 (160x90), made once and kept in fixtures/media/uneven. */
-export async function unevenLadder(): Promise<UnevenChunk[][]> {
+export async function unevenLadder(): Promise<LadderChunk[][]> {
   if (cache) return cache;
-  if (!existsSync(path.join(dir, 'u_1.m3u8'))) {
-    const tmp = `${dir}.tmp`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    await run('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '16', '-filter_complex', '[0:v]split=2[a][b];[b]scale=160:90[b2]',
-      '-map', '[a]', '-map', '[b2]', '-map', '1:a', '-map', '1:a',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '1000', '-sc_threshold', '0',
-      '-force_key_frames', KEYFRAMES, '-c:a', 'aac', '-b:a', '48k',
-      '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-var_stream_map', 'v:0,a:0 v:1,a:1',
-      '-hls_segment_filename', path.join(tmp, 'u_%v_%02d.ts'), path.join(tmp, 'u_%v.m3u8'),
-    ]);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  }
-  cache = [0, 1].map((v) => {
-    const lines = readFileSync(path.join(dir, `u_${v}.m3u8`), 'utf8').split('\n');
-    const chunks: UnevenChunk[] = [];
-    lines.forEach((line, i) => {
-      const m = /^#EXTINF:([0-9.]+),/.exec(line);
-      if (!m) return;
-      const file = lines[i + 1].trim();
-      chunks.push({ file, extinf: m[1], durationMs: Math.round(Number(m[1]) * 1000), bytes: readFileSync(path.join(dir, file)) });
-    });
-    return chunks;
-  });
+  await makeOnce(dir, 'u_1.m3u8', (tmp) => encodeLadder({
+    sizes: ['320x180', '160x90'],
+    seconds: 16,
+    video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '1000', '-sc_threshold', '0', '-force_key_frames', KEYFRAMES],
+    audioBitrate: '48k',
+    hlsTime: 1,
+    segments: path.join(tmp, 'u_%v_%02d.ts'),
+    playlists: path.join(tmp, 'u_%v.m3u8'),
+  }));
+  cache = [0, 1].map((v) => readChunks(dir, `u_${v}.m3u8`));
   return cache;
 }
 
@@ -73,7 +45,7 @@ export interface LiveOptions {
 }
 
 /** The media playlist ffmpeg uploads right after chunk `index` of rendition `v`. */
-export function unevenPlaylist(ladder: UnevenChunk[][], v: number, index: number, opts: LiveOptions = {}): string {
+export function unevenPlaylist(ladder: LadderChunk[][], v: number, index: number, opts: LiveOptions = {}): string {
   const chunks = ladder[v];
   const first = Math.max(0, index - (opts.listSize ?? 6) + 1);
   const name = (i: number) => (opts.name ? opts.name(v, i) : chunks[i].file);
@@ -96,7 +68,7 @@ export async function put(h: Harness, stream: StreamView, file: string, body: Bu
  * its playlist.
  */
 export async function pushInOrder(
-  h: Harness, stream: StreamView, ladder: UnevenChunk[][], from: number, to: number, opts: LiveOptions = {},
+  h: Harness, stream: StreamView, ladder: LadderChunk[][], from: number, to: number, opts: LiveOptions = {},
 ): Promise<void> {
   for (let i = from; i <= to; i++) {
     h.clock.advance(ladder[0][i].durationMs);

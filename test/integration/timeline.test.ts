@@ -12,11 +12,12 @@ import { parseChunkRefs, type ChunkRef } from '../../src/dvr/chunk-ref.js';
 import { advanceTimeline } from '../../src/dvr/ingest.js';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { pushInOrder, put, unevenLadder, unevenPlaylist, type UnevenChunk } from '../helpers/uneven.js';
+import type { LadderChunk } from '../helpers/hls-ladder.js';
+import { pushInOrder, put, unevenLadder, unevenPlaylist } from '../helpers/uneven.js';
 
 const run = promisify(execFile);
 let h: Harness;
-let L: UnevenChunk[][];
+let L: LadderChunk[][];
 
 beforeAll(async () => {
   h = await startHarness();
