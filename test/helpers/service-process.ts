@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { waitFor } from './harness.js';
 
 export async function freePort(): Promise<number> {
@@ -71,6 +72,46 @@ export async function startServiceProcess(env: Record<string, string>, opts: { d
   };
   await proc.waitForLog('service ready', 90_000);
   return proc;
+}
+
+/** The API key of the demo company that a first run in `dataDir` printed and saved. */
+export function demoApiKey(dataDir: string): string {
+  return (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { api_key: string }).api_key;
+}
+
+export interface ServiceProcesses {
+  /** A new data folder (`prefix` names it), removed after the test file. */
+  dataDir(prefix: string): string;
+  start(env: Record<string, string>, opts?: { dataDir?: string; port?: number }): Promise<ServiceProcess>;
+}
+
+/**
+ * Service processes a test file starts: after the file, every process group
+ * still there is SIGKILLed, then any embedded redis-server left in the data
+ * folders, and the folders are removed.
+ */
+export function serviceProcesses(): ServiceProcesses {
+  const dirs: string[] = [];
+  const running: ServiceProcess[] = [];
+  afterAll(() => {
+    for (const p of running) try { process.kill(-p.child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    for (const dir of dirs) {
+      for (const pid of redisServersOf(dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return {
+    dataDir(prefix) {
+      const dir = tempDir(prefix);
+      dirs.push(dir);
+      return dir;
+    },
+    async start(env, opts) {
+      const p = await startServiceProcess(env, opts);
+      running.push(p);
+      return p;
+    },
+  };
 }
 
 /** The pids of the redis-server processes whose command line names `dir`. */

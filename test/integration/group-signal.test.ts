@@ -5,40 +5,24 @@
 // stack traces, no Redis errors, the embedded redis-server gone; and the
 // promotion finishes after a restart, once. Then SIGKILL of the group: the
 // embedded Redis does not outlive the service and the clips are back.
-import { readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/harness.js';
-import { redisServersOf, stackTraceLines, startServiceProcess, tempDir, type ServiceProcess } from '../helpers/service-process.js';
+import { demoApiKey, redisServersOf, serviceProcesses, stackTraceLines, type ServiceProcess } from '../helpers/service-process.js';
 
-const dirs: string[] = [];
-const running: ServiceProcess[] = [];
-afterAll(() => {
-  for (const p of running) try { process.kill(-p.child.pid!, 'SIGKILL'); } catch { /* gone */ }
-  for (const dir of dirs) {
-    for (const pid of redisServersOf(dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const processes = serviceProcesses();
 
 /** Generous: the force-exit is SHUTDOWN_TIMEOUT_MS + 15 s = 35 s; a clean stop takes a few seconds. */
 const CLEAN_STOP_MS = 15_000;
 
-async function start(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+function start(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
   // Slow promotions (a pause per chunk copied) so that one is surely in flight.
-  const p = await startServiceProcess({ DEMO: '1', VOD_STEP_DELAY_MS: '700', ...env }, { dataDir });
-  running.push(p);
-  return p;
-}
-
-function apiKey(dataDir: string): string {
-  return (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { api_key: string }).api_key;
+  return processes.start({ DEMO: '1', VOD_STEP_DELAY_MS: '700', ...env }, { dataDir });
 }
 
 async function api(p: ServiceProcess, method: string, url: string, body?: unknown) {
   const res = await fetch(p.url(url), {
     method,
-    headers: { authorization: `apikey ${apiKey(p.dataDir)}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: `apikey ${demoApiKey(p.dataDir)}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: await res.json() as Record<string, unknown> };
@@ -89,8 +73,7 @@ function expectClean(p: ServiceProcess, exit: { code: number | null; tookMs: num
 describe('a signal to the whole process group', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} with a VOD promotion in flight exits 0 on time, and the promotion finishes after a restart`, async () => {
-      const dataDir = tempDir('dvr-group-');
-      dirs.push(dataDir);
+      const dataDir = processes.dataDir('dvr-group-');
       const first = await start(dataDir);
       const videoId = await promoteClip(first);
       await new Promise((r) => setTimeout(r, 500)); // the promotion is copying chunks now
@@ -113,8 +96,7 @@ describe('a signal to the whole process group', () => {
   }
 
   it('SIGTERM to every process at once, the embedded redis-server too (systemd KillMode=control-group), is clean too', async () => {
-    const dataDir = tempDir('dvr-cgroup-');
-    dirs.push(dataDir);
+    const dataDir = processes.dataDir('dvr-cgroup-');
     const p = await start(dataDir);
     await promoteClip(p);
     const redisPids = redisServersOf(dataDir);
@@ -133,8 +115,7 @@ describe('a signal to the whole process group', () => {
   }, 180_000);
 
   it('SIGKILL of the group leaves no redis-server behind, and a restart has the clips', async () => {
-    const dataDir = tempDir('dvr-kill-');
-    dirs.push(dataDir);
+    const dataDir = processes.dataDir('dvr-kill-');
     const first = await start(dataDir, { VOD_STEP_DELAY_MS: '0' });
     await waitFor(() => first.logs().filter((l) => l.msg === 'rendition probed').length >= 6, 'chunks', 60_000, 200);
     const clip = await clipOfTheLastSeconds(first, false);

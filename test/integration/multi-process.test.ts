@@ -3,21 +3,12 @@
 // process; the first-run print happens once; SIGTERM to the primary, or to
 // the whole process group, stops the whole tree cleanly.
 import http from 'node:http';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { fixtureChunkBytes, ladder, livePlaylist, waitFor } from '../helpers/harness.js';
-import { redisServersOf, stackTraceLines, startServiceProcess, tempDir, type ServiceProcess } from '../helpers/service-process.js';
+import { demoApiKey, redisServersOf, serviceProcesses, stackTraceLines, type ServiceProcess } from '../helpers/service-process.js';
 
-const dirs: string[] = [];
-const running: ServiceProcess[] = [];
-afterAll(() => {
-  for (const p of running) try { process.kill(-p.child.pid!, 'SIGKILL'); } catch { /* gone */ }
-  for (const dir of dirs) {
-    for (const pid of redisServersOf(dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const processes = serviceProcesses();
 
 interface Answer { status: number; process: string; body: string }
 
@@ -59,12 +50,8 @@ function groupMembers(pgid: number): number[] {
   return pids;
 }
 
-async function start(): Promise<ServiceProcess> {
-  const dataDir = tempDir('dvr-multi-');
-  dirs.push(dataDir);
-  const p = await startServiceProcess({ API_PROCESSES: '2', MP4_PREBUILD: '0' }, { dataDir });
-  running.push(p);
-  return p;
+function start(): Promise<ServiceProcess> {
+  return processes.start({ API_PROCESSES: '2', MP4_PREBUILD: '0' }, { dataDir: processes.dataDir('dvr-multi-') });
 }
 
 async function stopped(p: ServiceProcess, kill: () => void) {
@@ -87,7 +74,7 @@ describe('API_PROCESSES=2', () => {
     const p = await start();
     const out = p.output();
     expect(out.split('Demo company ').length - 1).toBe(1);
-    const { api_key: key } = JSON.parse(readFileSync(path.join(p.dataDir, 'demo-credentials.json'), 'utf8')) as { api_key: string };
+    const key = demoApiKey(p.dataDir);
     const auth = { authorization: `apikey ${key}` };
 
     const health = await fromEveryProcess(2, () => request(p.port, 'GET', '/healthz'), (a) => expect(a.status).toBe(200));

@@ -5,13 +5,12 @@
 // worker poll), nothing is printed as unhandled, and when Redis is back
 // everything works again by itself, the workers included. A SIGTERM while
 // Redis is away still stops the service on time.
-import { readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureChunkBytes, ladder, livePlaylist, waitFor } from '../helpers/harness.js';
 import {
-  stackTraceLines, startServiceProcess, tempDir, throwawayRedis, type ServiceProcess, type ThrowawayRedis,
+  demoApiKey, stackTraceLines, startServiceProcess, tempDir, throwawayRedis, type ServiceProcess, type ThrowawayRedis,
 } from '../helpers/service-process.js';
 
 let redis: ThrowawayRedis;
@@ -27,7 +26,7 @@ const ANSWER_MS = 6000;
 beforeAll(async () => {
   redis = await throwawayRedis({ persist: true });
   svc = await startServiceProcess({ REDIS_URL: redis.url, KEY_PREFIX: PREFIX, CLEANER_INTERVAL_MS: '300', MP4_PREBUILD: '0' }, { dataDir });
-  apiKey = (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { api_key: string }).api_key;
+  apiKey = demoApiKey(dataDir);
   const stream = await call('GET', '/streaming/streams/1');
   expect(stream.status).toBe(200);
   pushPath = new URL((stream.body as { push_url_hls: string }).push_url_hls).pathname;
