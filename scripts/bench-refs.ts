@@ -5,15 +5,15 @@
 // in time (wrk -d) and every child is stopped by its own pid.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { nginxPrefix, startNginx } from '../test/helpers/nginx.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 
 export interface WrkResult {
   rps: number;
@@ -52,18 +52,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portOpen(port)) return;
     if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}`);
     await sleep(50);
   }
@@ -103,39 +106,13 @@ http.createServer((req, res) => {
 /** nginx serving the folder from disk with sendfile, one worker, in a prefix of its own. */
 export async function nginxStatic(dir: string): Promise<Reference> {
   const port = await freePort();
-  const prefix = await mkdtemp(path.join(os.tmpdir(), 'dvr-bench-nginx-'));
-  await chmod(prefix, 0o755);
-  await mkdir(path.join(prefix, 'tmp'), { recursive: true });
-  const conf = path.join(prefix, 'nginx.conf');
-  await writeFile(conf, `daemon off;
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+  const prefix = await nginxPrefix('dvr-bench-nginx-');
+  const nginx = await startNginx(prefix, `  sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
   types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
-  client_body_temp_path ${prefix}/tmp/body; proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fcgi; uwsgi_temp_path ${prefix}/tmp/uwsgi; scgi_temp_path ${prefix}/tmp/scgi;
-  server { listen 127.0.0.1:${port}; root ${dir}; }
-}
-`);
-  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: 'ignore' });
-  try {
-    await waitForPort(port, child, 'nginx');
-  } catch (err) {
-    throw new Error(`${(err as Error).message}: ${await readFile(path.join(prefix, 'error.log'), 'utf8').catch(() => '')}`);
-  }
-  return {
-    url: (name) => `http://127.0.0.1:${port}/${name}`,
-    stop: async () => {
-      await stopChild(child);
-      await rm(prefix, { recursive: true, force: true });
-    },
-  };
+  server { listen 127.0.0.1:${port}; root ${dir}; }`, () => portOpen(port), 10_000);
+  return { url: (name) => `http://127.0.0.1:${port}/${name}`, stop: nginx.stop };
 }
 
 export function percentile(sorted: number[], p: number): number {

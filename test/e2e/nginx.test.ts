@@ -2,71 +2,32 @@
 // front of the service. Chunks and ready playlists are served from the edge
 // without reaching the service, and a clip deleted or expired stops playing
 // through it (the edge asks again every EDGE_REVALIDATE_SECONDS).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { nginxPrefix, startNginx, type Nginx } from '../helpers/nginx.js';
+import { freePort, sleep, until } from '../helpers/live-service.js';
 
-const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const TEMPLATE = path.join(import.meta.dirname, '../../deploy/nginx/templates/dvr.conf.template');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** The deploy config as the official image would render it, for these ports, inside a prefix of its own. */
-async function renderNginx(dir: string, edgePort: number, apiPort: number): Promise<string> {
+/** The deploy site config as the official image renders its templates (envsubst), for these ports, inside the prefix. */
+async function renderSite(dir: string, edgePort: number, apiPort: number): Promise<string> {
   const site = (await readFile(TEMPLATE, 'utf8'))
     .replaceAll('${DVR_LISTEN}', `127.0.0.1:${edgePort}`)
     .replaceAll('${DVR_UPSTREAM_SERVERS}', `server 127.0.0.1:${apiPort};`)
     .replaceAll('${DVR_CACHE_DIR}', path.join(dir, 'cache'));
   expect(site).not.toMatch(/\$\{DVR_/);
-  await writeFile(path.join(dir, 'dvr.conf'), site);
-  const main = `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/dvr.conf;
-}
-`;
-  const conf = path.join(dir, 'nginx.conf');
-  await writeFile(conf, main);
-  return conf;
+  const file = path.join(dir, 'dvr.conf');
+  await writeFile(file, site);
+  return file;
 }
 
 describe('behind nginx with the deploy config', () => {
   let h: Harness;
-  let nginx: ChildProcess;
-  let dir: string;
+  let nginx: Nginx;
   let edge: string;
   const upstream: string[] = [];
 
@@ -75,30 +36,16 @@ describe('behind nginx with the deploy config', () => {
     await h.app.listen({ port: 0, host: '127.0.0.1' });
     const apiPort = (h.app.server.address() as net.AddressInfo).port;
     h.app.server.on('request', (req: { url?: string }) => upstream.push(req.url ?? ''));
-    dir = await mkdtemp(path.join(os.tmpdir(), 'dvr-nginx-'));
-    // nginx's workers drop root: they must reach the cache and temp paths.
-    await chmod(dir, 0o755);
+    const dir = await nginxPrefix('dvr-nginx-');
     const edgePort = await freePort();
-    const conf = await renderNginx(dir, edgePort, apiPort);
-    nginx = spawn(NGINX, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    nginx.stderr!.on('data', (d) => (stderr += d));
+    const site = await renderSite(dir, edgePort, apiPort);
     edge = `http://127.0.0.1:${edgePort}`;
-    await until('nginx to listen', async () => {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr} ${await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')}`);
-      return fetch(`${edge}/healthz`).then((r) => (r.ok ? true : undefined), () => undefined);
-    }, 15_000);
+    nginx = await startNginx(dir, `  include ${site};`, () => fetch(`${edge}/healthz`).then((r) => r.ok, () => false));
   });
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((r) => nginx.once('exit', r));
-      nginx.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (nginx.exitCode === null) nginx.kill('SIGKILL');
-    }
+    await nginx?.stop();
     await h?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const get = (url: string, headers: Record<string, string> = {}) => fetch(`${edge}${new URL(url).pathname}`, { headers });
@@ -190,7 +137,7 @@ describe('behind nginx with the deploy config', () => {
         h.clock.set(clip.expiration * 1000 + 1000);
       }
       for (const url of [clip.hls_master, media, chunk]) {
-        await until(`${ending}d clip's ${url} to answer 404 at the edge`, async () => ((await get(url)).status === 404 ? true : undefined), 15_000);
+        await until(`${ending}d clip's ${url} to answer 404 at the edge`, async () => ((await get(url)).status === 404 ? true : undefined), 15_000, 100);
       }
       // The 404 is cached briefly at most.
       expect((await get(media)).headers.get('cache-control')).toMatch(/max-age=[0-9]$/);
