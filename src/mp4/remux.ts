@@ -25,12 +25,13 @@ const OUTPUT_OPTIONS = [
   // place in MP4 and would make the muxer fail.
   '-map', '0:v?', '-map', '0:a?', '-dn', '-sn',
   '-c', 'copy',
-  // The chunks carry the live stream's clock (and the mov muxer keeps it by
-  // default): shift every stream by the same amount so the earliest starts at
-  // 0. The same shift for all keeps audio and video in sync; a stream that
-  // started later in the source starts that much later in the file (an edit
-  // list), typically by less than one audio frame.
-  '-avoid_negative_ts', 'make_zero',
+  // The chunks carry the live stream's clock. ffmpeg's default shifts every
+  // stream by the same amount so the earliest presented sample is at 0 (in
+  // sync; a stream that started later starts that much later, an edit list).
+  // B-frame video then decodes from before 0, which the mov muxer keeps in an
+  // edit list. Shifting by the first decode time instead (avoid_negative_ts
+  // make_zero) opens the file with that reorder delay of nothing wherever no
+  // audio leads the picture, as in a precise clip's re-encoded head.
   // moov before mdat, so a player can start before the download ends.
   '-movflags', '+faststart',
   '-f', 'mp4',

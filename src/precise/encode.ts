@@ -11,6 +11,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+/** The ffmpeg to run, read at each call as the packager does (an operator may name a build of their own). */
+const ffmpegBin = () => process.env.FFMPEG_PATH || 'ffmpeg';
 
 /** Half a millisecond: timestamps are compared with this slack (90 kHz ticks round). */
 const EPS = 0.0005;
@@ -101,7 +103,7 @@ export async function encodeEdge(
     await writeFile(input, bytes);
     const probe = await probeChunk(input, durationMs);
     const encoder = VIDEO_ENCODERS[probe.video.codec];
-    if (!encoder) throw new CannotReencode(`video codec ${probe.video.codec} has no matching encoder here (only H.264, libx264)`);
+    if (!encoder) throw new CannotReencode(`video codec ${probe.video.codec} has no matching encoder here (H.264 with libx264, HEVC with libx265)`);
     if (probe.frames.length === 0) throw new CannotReencode('the chunk has no video frames');
     const t0 = probe.frames[0];
     const fd = probe.video.frameDur;
@@ -149,7 +151,7 @@ export async function encodeEdge(
 /** ffmpeg at nice 19; resolves with the CPU seconds it used (its -benchmark line). */
 function runNiced(args: string[], timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nice', ['-n', '19', 'ffmpeg', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('nice', ['-n', '19', ffmpegBin(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-20_000); });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -5,7 +5,7 @@
 // renditions, clean decoding, and the middle chunks untouched.
 // Timeouts are generous: the machine running the tests may be shared.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { FRAME_MS, GOP2_CHUNK_MS, gop2Ladder, pushGop2 } from '../helpers/gop2.js';
+import { vodDir, waitVideo } from '../helpers/vod.js';
 
 const run = promisify(execFile);
 let h: Harness;
@@ -30,7 +31,7 @@ afterAll(async () => {
 });
 
 interface ClipView {
-  id: string; hls_master: string; mp4_master: string; renditions: string[]; status: string;
+  id: string; hls_master: string; mp4_master: string; renditions: string[]; status: string; video_id: number | null;
   precise: boolean; accuracy: string; cut_start: number | null; cut_end: number | null; real_duration: number | null; precise_error: string | null;
 }
 
@@ -106,8 +107,10 @@ async function streamWithStartAt(offsetMs: number): Promise<{ stream: StreamView
   return { stream, s, t0 };
 }
 
-async function cutPrecise(stream: StreamView, startMs: number, duration: number): Promise<{ keyframe: ClipView; frame: ClipView }> {
-  const res = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { start: startMs / 1000, duration, precise: true });
+async function cutPrecise(
+  stream: StreamView, startMs: number, duration: number, extra: Record<string, unknown> = {},
+): Promise<{ keyframe: ClipView; frame: ClipView }> {
+  const res = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { start: startMs / 1000, duration, precise: true, ...extra });
   expect(res.statusCode).toBe(200);
   const keyframe = res.json() as ClipView;
   expect(keyframe).toMatchObject({ precise: true, accuracy: 'keyframe', status: 'ready' });
@@ -218,9 +221,44 @@ describe('precise clips', () => {
     expect(video.length).toBe(Math.round((frame.cut_end! - frame.cut_start!) / FRAME_MS));
     expect(Math.abs(audio[0].pts - video[0].pts) * 1000).toBeLessThanOrEqual(25);
     expect(Math.abs(audio[audio.length - 1].end - video[video.length - 1].end) * 1000).toBeLessThanOrEqual(25);
+    // The file lasts the precise span (no empty lead before its first sample): one frame, plus the audio's tolerance.
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+    expect(Math.abs(Number(stdout) * 1000 - (frame.cut_end! - frame.cut_start!))).toBeLessThanOrEqual(FRAME_MS + 25);
     const kfFile = path.join(work, `${frame.id}-kf.mp4`);
     await writeFile(kfFile, kf.rawPayload);
     expect((await packets(kfFile, 'v')).length).toBeGreaterThan(video.length);
+  }, 300_000);
+
+  it('a vod_required precise clip is promoted once precise: the VOD holds the precise edges and lasts cut_end - cut_start', async () => {
+    const { stream, s, t0 } = await streamWithStartAt(500);
+    const { keyframe, frame } = await cutPrecise(stream, s, 5, { vod_required: true });
+    expect(keyframe.video_id).not.toBeNull();
+    const video = await waitVideo(h, keyframe.video_id!, 'ready', 120_000);
+    const span = frame.cut_end! - frame.cut_start!;
+    const tailIndex = Math.floor((s + 5000 - 1 - t0) / GOP2_CHUNK_MS);
+    expect(Math.abs(video.duration - span)).toBeLessThanOrEqual(FRAME_MS);
+    expect(video.videos.map((v) => v.rendition)).toEqual(frame.renditions);
+    const folder = vodDir(h.ctx.config.dataDir, video.id);
+    for (const [r, v] of video.videos.entries()) {
+      const fixture = L[2 - r];
+      // HLS: the chunks the precise clip serves, edges and middle, byte for byte.
+      const served = await dumpHls(frame, v.rendition, `${frame.id}-vod-${v.rendition}`);
+      const stored = await Promise.all(Array.from({ length: v.segments }, (_, i) =>
+        readFile(path.join(folder, v.rendition, `${String(i + 1).padStart(5, '0')}.ts`))));
+      expect(stored.length).toBe(served.chunks.length);
+      stored.forEach((bytes, k) => expect(bytes.equals(served.chunks[k])).toBe(true));
+      expect(stored[0].equals(fixture[1])).toBe(false);
+      expect(stored[stored.length - 1].equals(fixture[tailIndex])).toBe(false);
+      expect(await decodeErrors(path.join(folder, `${v.rendition}.m3u8`))).toBe('');
+      // MP4: the precise span, to the frame, audio within its tolerance.
+      const mp4 = path.join(folder, `${v.rendition}.mp4`);
+      expect(await decodeErrors(mp4)).toBe('');
+      const frames = await packets(mp4, 'v');
+      expect(frames.length).toBe(Math.round(span / FRAME_MS));
+      expect(Math.abs((frames[frames.length - 1].pts + FRAME_MS / 1000 - frames[0].pts) * 1000 - span)).toBeLessThanOrEqual(FRAME_MS);
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', mp4]);
+      expect(Math.abs(Number(stdout) * 1000 - span)).toBeLessThanOrEqual(FRAME_MS + 25);
+    }
   }, 300_000);
 
   it('precise that is not a boolean is refused with a 400 naming it, and nothing is made', async () => {
