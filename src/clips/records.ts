@@ -1,11 +1,12 @@
-// Clip records as stored in Redis, and the clip as the API shows it.
+// Clip records as stored in Redis, and how one becomes the clip the API shows (view.ts).
 import type { Context } from '../context.js';
 import { runKeyed } from '../redis/scripts.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { CLIP_ID } from '../ids.js';
 import type { PrecisePlan } from '../precise/plan.js';
+import type { ClipStatus, ClipView } from './view.js';
 
-export type ClipStatus = 'recording' | 'ready' | 'failed';
+export type { ClipStatus, ClipView } from './view.js';
 
 export interface ClipRendition {
   name: string;
@@ -50,28 +51,6 @@ export interface ClipRecord {
   preciseDone: boolean;
   /** Per rendition playlist: the precise edge chunks (src/precise/plan.ts), read once accuracy is frame. */
   precisePlan: PrecisePlan;
-}
-
-export interface ClipView {
-  id: string;
-  stream_id: number;
-  duration: number;
-  start: number;
-  expiration: number;
-  created_at: string;
-  vod_required: boolean;
-  video_id: number | null;
-  renditions: string[];
-  hls_master: string;
-  mp4_master: string;
-  status: ClipStatus;
-  precise: boolean;
-  accuracy: 'keyframe' | 'frame';
-  cut_start: number | null;
-  cut_end: number | null;
-  /** Seconds from cut_start to cut_end, null until known. */
-  real_duration: number | null;
-  precise_error: string | null;
 }
 
 function bounds(raw: Record<string, string>, prefix: string): Record<string, number> {

@@ -1,5 +1,6 @@
 // The page's client of the public management API: exactly the calls a script
 // would make with `Authorization: apikey KEY`. Errors carry the API's own words.
+import type { ClipView } from '../../clips/view.js';
 
 export interface Stream {
   id: number;
@@ -12,19 +13,7 @@ export interface Stream {
   dvr_range: { start: number; end: number } | null;
 }
 
-export interface Clip {
-  id: string;
-  stream_id: number;
-  duration: number;
-  start: number;
-  expiration: number;
-  created_at: string;
-  vod_required: boolean;
-  video_id: number | null;
-  hls_master: string;
-  mp4_master: string;
-  status: 'recording' | 'ready' | 'failed';
-}
+export type Clip = ClipView;
 
 export interface Video {
   id: number;
