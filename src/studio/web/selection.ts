@@ -24,10 +24,16 @@ export function nudge(t: number, direction: 1 | -1, boundaries: number[], fallba
   return t - fallbackMs;
 }
 
-/** Null when the selection may be clipped; else what is wrong, in a sentence. */
-export function selectionProblem(sel: Selection, win: Window | null): string | null {
+/** Null when the stream has something to clip from; else why not, in a sentence. */
+export function windowProblem(win: Window | null): string | null {
   if (!win) return 'This stream has nothing in its DVR yet.';
   if (!win.dvrEnabled) return 'DVR is disabled for this stream: there is nothing to clip from.';
+  return null;
+}
+
+/** Null when the selection may be clipped; else what is wrong, in a sentence. */
+export function selectionProblem(sel: Selection, win: Window | null): string | null {
+  if (!win || !win.dvrEnabled) return windowProblem(win);
   if (sel.in === null) return 'Set In first (button or key I).';
   if (sel.out === null) return 'Set Out (button or key O).';
   if (sel.out <= sel.in) return 'Out is before In: set Out after In.';
