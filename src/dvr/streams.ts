@@ -246,12 +246,15 @@ export function pushUrls(ctx: Context, streamKey: string): { push_url: string; p
   };
 }
 
+/** Live: a chunk arrived within the last three target durations (SPEC 3). */
+export function isLive(stream: Pick<StreamRecord, 'tdur' | 'last_chunk_at'>, nowMs: number): boolean {
+  return stream.last_chunk_at !== null && nowMs - stream.last_chunk_at <= Math.max(stream.tdur, 1) * 3 * 1000;
+}
+
 export async function viewStream(ctx: Context, stream: StreamRecord): Promise<StreamView> {
   const renditions = await loadRenditions(ctx, stream.id);
   const base = ctx.config.publicBaseUrl;
-  // Live: a chunk arrived within the last three target durations (SPEC 3).
-  const liveFor = Math.max(stream.tdur, 1) * 3 * 1000;
-  const live = stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= liveFor;
+  const live = isLive(stream, ctx.clock.now());
   const [mark, errors] = await Promise.all([sourceOf(ctx, stream.id), streamErrors(ctx, stream.id)]);
   return {
     id: stream.id,

@@ -16,9 +16,6 @@ const FFPROBE = () => process.env.FFPROBE_PATH || 'ffprobe';
 const PROBE_BYTES = 256 * 1024;
 const PROBE_WAIT_MS = 500;
 const PROBE_TIMEOUT_MS = 10_000;
-/** How long the reader looks for the streams of a publish, and how many bytes it may read doing so. */
-const READER_ANALYZE_US = 12_000_000;
-const READER_PROBE_BYTES = 64 * 1024 * 1024;
 /** A source whose streams still do not show after this long is given up. */
 const PROBE_GIVE_UP_MS = 10_000;
 /** Bytes kept while the packager starts; past this the publish is given up (it is not being read). */
@@ -100,13 +97,11 @@ export function startPackager(opts: PackagerOptions): Packager {
   const runId = `r${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const readerLines: string[] = [];
   const reader = track(spawn(FFMPEG(), [
-    // A player joining a live RTMP publish gets audio at once but video only from
-    // the next keyframe, and encoders send one every 2 to 10 s (OBS's "auto" is
-    // long). ffmpeg ends its analysis as soon as every stream the FLV header
-    // announces has shown, so a long window costs an audio-and-video publish one
-    // GOP; only an audio-only publish waits it out. A window shorter than the GOP
-    // packages the audio alone, for the whole publish. The bytes are kept meanwhile.
-    '-hide_banner', '-nostats', '-loglevel', 'warning', '-analyzeduration', String(READER_ANALYZE_US), '-probesize', String(READER_PROBE_BYTES),
+    // A short analysis by default: the stream's parameters come with its first
+    // frames, and every second spent here is a second of delay (the bytes are
+    // kept, nothing is lost). A gateway whose reader joins mid-stream asks for
+    // longer in its input options (rtmp.ts).
+    '-hide_banner', '-nostats', '-loglevel', 'warning', '-analyzeduration', '1000000',
     ...opts.inputOptions, '-i', opts.input,
     '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-f', 'mpegts', 'pipe:1',
   ], { stdio: ['ignore', 'pipe', 'pipe'] }));

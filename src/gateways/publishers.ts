@@ -3,6 +3,7 @@
 // restarted when it fails while the publisher stays, the source mark renewed
 // while it runs. RTMP and SRT both admit and end publishers through here.
 import type { Context } from '../context.js';
+import { isLive, loadStream } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
 import { startPackager, type Packager } from './packager.js';
 import { clearSource, gatewayStreamForKey, markSource, setStreamError, sourceOf, SOURCE_MARK_TTL_MS, type GatewayStream } from './stream-state.js';
@@ -62,6 +63,10 @@ export class PublisherSet {
     // A mark of this protocol is this process's own (one RTMP server, one SRT port): the map above decides.
     const feeding = await sourceOf(this.ctx, id);
     if (feeding && feeding !== protocol) return refuse(409, `the stream is already fed over ${feeding}`, id);
+    // No gateway's mark, yet chunks keep arriving: an encoder pushes HLS to push_url_hls.
+    if (!feeding && isLive(stream.record, this.ctx.clock.now())) {
+      return refuse(409, 'the stream is already fed by an encoder pushing HLS to push_url_hls; stop it first', id);
+    }
     return { ok: true, stream };
   }
 
@@ -79,6 +84,18 @@ export class PublisherSet {
     // The previous run's last chunk and playlist go out before this run's first.
     await this.finishing.get(streamKey);
     if (!entry.ended) this.launch(streamKey, entry);
+  }
+
+  /**
+   * The mark stays as long as the stream's last chunks keep it live (isLive:
+   * three target durations, which the chunks may have raised past the chunk
+   * length asked for), so a publisher coming back within that time is taken
+   * for what it is, not for an HLS push.
+   */
+  private async lingerMark(entry: Live): Promise<void> {
+    const tdur = (await loadStream(this.ctx, entry.stream.record.id))?.tdur ?? 0;
+    const lingerMs = 3 * Math.max(tdur, this.ctx.config.gatewayChunkSeconds, 1) * 1000 + 1000;
+    await clearSource(this.ctx, entry.stream.record.id, this.opts.protocol, lingerMs);
   }
 
   private launch(streamKey: string, entry: Live): void {
@@ -152,7 +169,7 @@ export class PublisherSet {
     this.finishing.set(streamKey, stopped);
     await stopped;
     // Unless a new publisher of the same key took over meanwhile.
-    if (!this.live.has(streamKey)) await clearSource(this.ctx, entry.stream.record.id, this.opts.protocol, 3 * this.ctx.config.gatewayChunkSeconds * 1000).catch(() => undefined);
+    if (!this.live.has(streamKey)) await this.lingerMark(entry).catch(() => undefined);
     this.ctx.log.info({ protocol: this.opts.protocol, stream_id: entry.stream.record.id }, `${this.opts.protocol} publisher ended`);
   }
 

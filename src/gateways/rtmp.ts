@@ -8,6 +8,10 @@ import type { Context } from '../context.js';
 import { startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
 import { PublisherSet } from './publishers.js';
 
+/** How long the reader looks for a publish's streams, and how many bytes it may read doing so. */
+const ANALYZE_US = 12_000_000;
+const PROBE_BYTES = 64 * 1024 * 1024;
+
 export interface RtmpGateway {
   port: number;
   publishers: PublisherSet;
@@ -21,7 +25,16 @@ export async function startRtmpGateway(ctx: Context, ingestBase: () => string): 
     protocol: 'rtmp',
     ingestTarget: (key) => `${ingestBase()}/ingest/${key}/`,
     // Played back from nginx on loopback; rtmp_live: a live stream, never seek.
-    input: (key) => ({ input: `rtmp://127.0.0.1:${port}/in/${key}`, inputOptions: ['-rtmp_live', 'live'] }),
+    // The reader joins a moment after the publish began: it gets audio at once
+    // but video only from the next keyframe, and encoders send one every 2 to
+    // 10 s (OBS's "auto" is long). ffmpeg ends its analysis as soon as every
+    // stream the FLV header announces has shown, so this window costs an
+    // audio-and-video publish one GOP; only an audio-only one waits it out.
+    // Shorter than the GOP, the publish would be packaged as audio alone.
+    input: (key) => ({
+      input: `rtmp://127.0.0.1:${port}/in/${key}`,
+      inputOptions: ['-rtmp_live', 'live', '-analyzeduration', String(ANALYZE_US), '-probesize', String(PROBE_BYTES)],
+    }),
     kick: async (key) => nginx?.dropPublisher(key),
   });
 

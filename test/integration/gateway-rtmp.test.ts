@@ -164,6 +164,21 @@ describe('RTMP refusals: at connect time, nothing stored, other streams unaffect
     expect((await first.result).code).toBe(0);
   }, 60_000);
 
+  it('a stream an encoder pushes HLS to is refused to an RTMP publisher; the push keeps going', async () => {
+    const stream = (await s.api('POST', '/streaming/streams', { name: 'pushed' })).body;
+    const pusher = testEncoder(['-f', 'hls', '-hls_time', '1', '-hls_list_size', '4', '-method', 'PUT', '-http_persistent', '0',
+      '-hls_segment_filename', `${stream.push_url_hls}s_%05d.ts`, `${stream.push_url_hls}index.m3u8`], { seconds: 25 });
+    const pushed = finished(pusher);
+    await waitForDvr(stream.id, 3);
+    expect((await view(stream.id)).stream_source_type).toBe('https');
+    const rtmp = await publish(stream.push_url, 3);
+    expect((await rtmp.result).code).not.toBe(0);
+    const before = (await view(stream.id)).dvr_range.end;
+    await until('the HLS push to keep feeding', async () => (await view(stream.id)).dvr_range.end > before, 10_000);
+    expect((await view(stream.id)).stream_source_type).toBe('https');
+    expect((await pushed).code).toBe(0);
+  }, 60_000);
+
   it('garbage bytes close the connection; a codec that cannot be packaged is said on the stream, nothing stored', async () => {
     const garbage = await new Promise<string>((resolve) => {
       const socket = net.connect(rtmpPort, '127.0.0.1', () => socket.write(Buffer.alloc(4096, 0x5a)));
