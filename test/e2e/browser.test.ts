@@ -1,18 +1,11 @@
 // A clip played the way viewers play it: hls.js in Chromium, and the MP4 in
 // a <video> element, from a page of another origin (so CORS is exercised).
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type http from 'node:http';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamView } from '../../src/dvr/streams.js';
+import { launchChromium, origin, servePlayerPage } from '../helpers/browser.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const PAGE = readFileSync(path.join(here, 'browser', 'hls.html'));
-const HLS_JS = readFileSync(path.join(here, '..', '..', 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
 
 let h: Harness;
 let browser: Browser;
@@ -21,23 +14,14 @@ let service: string;
 let site: string;
 let stream: StreamView;
 
-const origin = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 beforeAll(async () => {
   h = await startHarness();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   service = origin(h.app.server);
-  pages = http.createServer((req, res) => {
-    const js = req.url === '/hls.min.js';
-    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' }).end(js ? HLS_JS : PAGE);
-  });
-  await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+  pages = await servePlayerPage();
   site = origin(pages);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-  });
+  browser = await launchChromium();
   stream = await h.createStream({ name: 'Browser' });
   await h.pushLadder(stream, { from: 0, to: 11, startAt: h.clock.alignToSecond() - 12_000 });
   await waitFor(async () => (await h.api('GET', `/streaming/streams/${stream.id}`)).json().renditions.every((r: { codecs?: string }) => r.codecs), 'the probe', 20_000);

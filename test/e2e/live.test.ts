@@ -1,55 +1,21 @@
 // The whole product on real parts: ffmpeg publishes a live 720p stream over
 // RTMP into a running service (nginx-rtmp), packaged as it is; clips from the past and from now are cut, played back by
 // ffmpeg, listed, and expire.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { deletePrefixAt } from '../../src/redis/prefix.js';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { startService, type Service } from '../../src/service.js';
 import { createCompany } from '../../src/tenancy/companies.js';
+import { decodeErrors, freePort, mediaDuration, sleep, until } from '../helpers/live-service.js';
 
-const run = promisify(execFile);
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CHUNK_S = 1;
 const PUSH_S = 40;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-/** Decodes every stream of an HLS or MP4 URL; returns ffmpeg's complaints. */
-async function decodeErrors(url: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', url, '-map', '0', '-f', 'null', '-'], { timeout: 60_000 });
-  return stderr.trim();
-}
-
-async function mediaDuration(url: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', url]);
-  return Number(stdout.trim());
-}
 
 describe('live push to clips, end to end', () => {
   let service: Service;

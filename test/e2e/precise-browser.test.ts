@@ -1,39 +1,23 @@
 // A precise clip played the way viewers play it: hls.js in Chromium plays it
 // to the end with no error, and the time it ends at is cut_end - cut_start
 // (SPEC: within one frame; see the bound below for what is met).
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type http from 'node:http';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamView } from '../../src/dvr/streams.js';
+import { launchChromium, origin, servePlayerPage } from '../helpers/browser.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { FRAME_MS, pushGop2 } from '../helpers/gop2.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const PAGE = readFileSync(path.join(here, 'browser', 'hls.html'));
-const HLS_JS = readFileSync(path.join(here, '..', '..', 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
 
 let h: Harness;
 let browser: Browser;
 let pages: http.Server;
-const origin = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 beforeAll(async () => {
   h = await startHarness();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
-  pages = http.createServer((req, res) => {
-    const js = req.url === '/hls.min.js';
-    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' }).end(js ? HLS_JS : PAGE);
-  });
-  await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-  });
+  pages = await servePlayerPage();
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -6,17 +6,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { deletePrefixAt } from '../../src/redis/prefix.js';
 import { startService, type Service } from '../../src/service.js';
 import { createApiKey, createCompany, hashApiKey } from '../../src/tenancy/companies.js';
+import { launchChromium } from '../helpers/browser.js';
 import { fixtureChunkBytes, ladder, livePlaylist } from '../helpers/harness.js';
+import { freePort, until } from '../helpers/live-service.js';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SHOTS = path.resolve('.tmp/screenshots');
@@ -29,15 +30,6 @@ let streamId: number;
 let encoder: ChildProcess;
 let browser: Browser;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function api(method: string, url: string, body?: unknown) {
   const res = await fetch(`${base}${url}`, {
     method,
@@ -45,16 +37,6 @@ async function api(method: string, url: string, body?: unknown) {
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 beforeAll(async () => {
@@ -76,11 +58,7 @@ beforeAll(async () => {
     const { body } = await api('GET', `/streaming/streams/${streamId}`);
     return body.dvr_range && body.dvr_range.end - body.dvr_range.start >= 20 && body.screenshot ? body : undefined;
   }, 60_000);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-  });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {
