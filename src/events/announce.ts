@@ -4,7 +4,7 @@
 // registered once per service (per key prefix).
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
-import type { StreamRecord } from '../dvr/streams.js';
+import { isLive, type StreamRecord } from '../dvr/streams.js';
 import { toHash, type VideoRecord } from '../vod/records.js';
 import { listEndpoints } from './endpoints.js';
 import { eventKeys } from './keys.js';
@@ -36,7 +36,7 @@ export function uninstallEvents(ctx: Context): void {
  * is then relayed at once; a live stream's chunks cost nothing here.
  */
 export function wasLive(ctx: Context, stream: StreamRecord): boolean {
-  return stream.last_chunk_at !== null && ctx.clock.now() - stream.last_chunk_at <= 3 * Math.max(stream.tdur, 1) * 1000;
+  return isLive(stream, ctx.clock.now());
 }
 
 /** Relays a stream's new events now; never throws (the sweep is the safety net). */

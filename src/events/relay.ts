@@ -6,7 +6,7 @@
 import type { Context } from '../context.js';
 import type { Queues } from '../jobs/queues.js';
 import { appendToChain } from './chains.js';
-import { listEndpoints } from './endpoints.js';
+import { listEndpoints, type Endpoint } from './endpoints.js';
 import { eventKeys } from './keys.js';
 import { buildEvent, parseEntry, waitsForVideoId, type OutboxEntry } from './payloads.js';
 import { runEventScript } from './scripts.js';
@@ -35,33 +35,76 @@ export async function relayOutbox(ctx: Context, queues: Queues, outbox: string):
  */
 export async function relayEntries(ctx: Context, queues: Queues, outbox: string, entries: Array<[string, string[]]>): Promise<number> {
   let done = 0;
+  // One read of a company's endpoints per batch, not per entry.
+  const endpointsOf = new Map<number, Promise<Endpoint[]>>();
+  const listed = (clientId: number) => {
+    let found = endpointsOf.get(clientId);
+    if (!found) endpointsOf.set(clientId, (found = listEndpoints(ctx, clientId)));
+    return found;
+  };
   for (const [entryId, fields] of entries) {
     const entry = parseEntry(entryId, fields);
     if (await waitsForVideoId(ctx, entry)) break;
-    await relayEntry(ctx, queues, outbox, entry);
+    await relayEntry(ctx, queues, outbox, entry, listed);
     done++;
   }
   return done;
 }
 
-async function relayEntry(ctx: Context, queues: Queues, outbox: string, entry: OutboxEntry): Promise<void> {
-  const entryId = entry.entryId;
+async function relayEntry(
+  ctx: Context, queues: Queues, outbox: string, entry: OutboxEntry, listed: (clientId: number) => Promise<Endpoint[]>,
+): Promise<void> {
+  // Nobody subscribed: nothing to build (most clips of most companies).
+  const clientId = Number(entry.record.client_id);
+  const endpoints = Number.isInteger(clientId) && clientId > 0
+    ? (await listed(clientId)).filter((ep) => ep.enabled && ep.events.includes(entry.type))
+    : [];
+  if (endpoints.length === 0 && Number.isInteger(clientId) && clientId > 0) return;
   const event = await buildEvent(ctx, outbox, entry);
   if (!event) {
-    ctx.log.warn({ outbox, entry: entryId, type: entry.type }, 'an event without its record was dropped');
+    ctx.log.warn({ outbox, entry: entry.entryId, type: entry.type }, 'an event without its record was dropped');
     return;
   }
-  const endpoints = (await listEndpoints(ctx, event.clientId)).filter((ep) => ep.enabled && ep.events.includes(entry.type));
   const queued = { id: event.id, type: entry.type, object: event.object, at: event.at, body: JSON.stringify(event.message) };
   for (const ep of endpoints) await appendToChain(ctx, queues, ep.id, queued);
 }
 
-/** The fast path: errors are logged, the sweep relays what is left. */
+interface Relaying {
+  /** Entries arrived while this run was on: it reads the outbox once more. */
+  again: boolean;
+  done: Promise<void>;
+}
+
+const relaying = new WeakMap<Context, Map<string, Relaying>>();
+
+/**
+ * The fast path: errors are logged, the sweep relays what is left. One run
+ * per outbox in this process at a time: a burst of changes to one stream
+ * (clips made by the dozen) would otherwise start as many relays, each
+ * reading and building the same entries. A call during a run makes the run
+ * read the outbox once more, and resolves when that is done.
+ */
 export function relaySoon(ctx: Context, queues: Queues, outbox: string): Promise<void> {
-  return relayOutbox(ctx, queues, outbox).then(
-    () => undefined,
-    (err) => ctx.log.warn({ err, outbox }, 'relaying events failed; the sweep retries'),
-  );
+  let runs = relaying.get(ctx);
+  if (!runs) relaying.set(ctx, (runs = new Map()));
+  const current = runs.get(outbox);
+  if (current) {
+    current.again = true;
+    return current.done;
+  }
+  const run: Relaying = { again: false, done: Promise.resolve() };
+  run.done = (async () => {
+    try {
+      do {
+        run.again = false;
+        await relayOutbox(ctx, queues, outbox).catch((err) => ctx.log.warn({ err, outbox }, 'relaying events failed; the sweep retries'));
+      } while (run.again);
+    } finally {
+      runs.delete(outbox);
+    }
+  })();
+  runs.set(outbox, run);
+  return run.done;
 }
 
 export const relayStreamEvents = (ctx: Context, queues: Queues, streamId: number) =>

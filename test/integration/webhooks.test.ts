@@ -182,6 +182,35 @@ describe('deliveries to a real receiver', () => {
     expect(rx.delivered().filter((r) => r.data.id === clip.video_id).map((r) => r.type)).toEqual(['video.error']);
   }, 60_000);
 
+  it('a burst of 30 clips made at once: each clip.created delivered once; the stream\'s outbox read by one relay at a time', async () => {
+    const ep = await endpoint({ url: rx.url, events: ['clip.created'] });
+    rx.secret = ep.secret;
+    const stream: StreamView = await h.createStream({ name: 'Burst' });
+    const { start } = await h.pushLadder(stream, { from: 0, to: 5, startAt: h.clock.alignToSecond() });
+    const outbox = `{s${stream.id}}`;
+    const redis = h.ctx.redis;
+    const xrange = redis.xrange.bind(redis);
+    let reads = 0;
+    redis.xrange = ((...args: Parameters<typeof xrange>) => {
+      if (String(args[0]).includes(outbox)) reads++;
+      return xrange(...args);
+    }) as typeof redis.xrange;
+    let clips: string[];
+    try {
+      const made = await Promise.all(Array.from({ length: 30 }, () =>
+        h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { start: start / 1000 + 1, duration: 2 })));
+      clips = made.map((res) => res.json().id);
+      // Without sharing, each of the 30 creations would read the outbox at least once.
+      expect(reads).toBeLessThan(30);
+    } finally {
+      redis.xrange = xrange;
+    }
+    await waitFor(() => clips.every((id) => of(`clip.${id}`).length >= 1), 'clip.created of every clip', 30_000);
+    await new Promise((r) => setTimeout(r, 800));
+    for (const id of clips) expect(of(`clip.${id}`).map((r) => r.type)).toEqual(['clip.created']);
+    await h.api('DELETE', `/streaming/webhooks/${ep.id}`);
+  }, 90_000);
+
   it('only what an endpoint subscribed to, and nothing for another company', async () => {
     const other = await h.newCompany('Other receiver');
     const rx2 = await startReceiver();
