@@ -8,8 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectClipPlays } from '../helpers/live-checks.js';
 import {
-  dvrHolding, expectClipPlays, freePort, serveDirectory, startLiveService, testEncoder, until, untilClipReady, type LiveService,
+  dvrHolding, freePort, serveDirectory, startLiveService, testEncoder, until, untilClipReady, type LiveService,
 } from '../helpers/live-service.js';
 
 const CHUNK_S = 1;

@@ -6,9 +6,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoEncoderArgs } from '../../src/demo/encoder.js';
 import { ladderFor } from '../../src/gateways/ladder.js';
+import { expectClipPlays, pastAndLiveClips } from '../helpers/live-checks.js';
 import {
-  decodeErrors, dvrHolding, expectClipPlays, finished, freePort, mediaDuration, pastAndLiveClips, sleep, startLiveService, testEncoder,
-  until, type LiveService,
+  decodeErrors, dvrHolding, finished, freePort, mediaDuration, sleep, startLiveService, testEncoder, until, type LiveService,
 } from '../helpers/live-service.js';
 
 const CHUNK_S = 1;

@@ -3,8 +3,9 @@
 // stream id to a libsrt listener of the packager. Refusals happen in the
 // handshake and store nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectClipPlays, pastAndLiveClips } from '../helpers/live-checks.js';
 import {
-  decodeErrors, dvrHolding, expectClipPlays, finished, freeUdpPort, pastAndLiveClips, startLiveService, testEncoder, until, type LiveService,
+  decodeErrors, dvrHolding, finished, freeUdpPort, startLiveService, testEncoder, until, type LiveService,
 } from '../helpers/live-service.js';
 
 const CHUNK_S = 1;
