@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { Parser } from 'm3u8-parser';
 import type { Context } from '../context.js';
+import { sniffUpload } from '../dvr/fmp4.js';
 import { ingestChunk, ingestPlaylist } from '../dvr/ingest.js';
+import { storeInit } from '../dvr/init-segments.js';
 import type { StreamRecord } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
 import { fetchOrigin, OriginError, pullUrls } from './pull-origin.js';
@@ -22,7 +24,9 @@ interface OriginSegment {
   duration: number;
   discontinuity?: boolean;
   dateTimeString?: string;
-  map?: unknown;
+  /** fMP4: the init segment (EXT-X-MAP) this chunk plays with. */
+  map?: { uri?: string; byterange?: unknown };
+  byterange?: unknown;
 }
 
 interface RenditionState {
@@ -34,6 +38,8 @@ interface RenditionState {
   failures: Map<string, number>;
   /** A restart of the origin seen: the next chunk fed opens a discontinuity. */
   restart: boolean;
+  /** fMP4: origin init segment URL -> the local name it was fed under. */
+  inits?: Map<string, string>;
 }
 
 function parse(text: string) {
@@ -49,8 +55,11 @@ function parse(text: string) {
   };
 }
 
-const localName = (rendition: string, seq: number, url: string) =>
-  `${rendition}_${seq}_${createHash('sha1').update(url).digest('hex').slice(0, 10)}.ts`;
+const urlHash = (url: string) => createHash('sha1').update(url).digest('hex').slice(0, 10);
+const localName = (rendition: string, seq: number, url: string, fmp4: boolean) =>
+  `${rendition}_${seq}_${urlHash(url)}.${fmp4 ? 'm4s' : 'ts'}`;
+/** An init segment's local name depends only on its origin URL: fed once, and again after a takeover (stored once by content). */
+const localInitName = (rendition: string, url: string) => `${rendition}_init_${urlHash(url)}.mp4`;
 
 export class StreamPuller {
   private stopped = false;
@@ -163,7 +172,9 @@ export class StreamPuller {
     if (manifest.playlists && manifest.playlists.length > 0) throw new OriginError('a variant of the master playlist is itself a master playlist');
     const first = manifest.mediaSequence ?? 0;
     const segments = manifest.segments;
-    if (segments.some((s) => s.map)) throw new OriginError('the origin sends fMP4 chunks (EXT-X-MAP): only MPEG-TS chunks are pulled', true);
+    if (segments.some((s) => s.byterange || s.map?.byterange)) {
+      throw new OriginError('the origin serves chunks as byte ranges of a file (EXT-X-BYTERANGE): only whole-file chunks are pulled', true);
+    }
     const last = first + segments.length - 1;
     // The origin restarted (its numbering went back): start over after a discontinuity.
     if (state.done >= 0 && last < state.done) {
@@ -174,21 +185,28 @@ export class StreamPuller {
     // a chunk given up splits them, so sequence numbers stay true.
     let run: string[] = [];
     let runStart = -1;
+    let runMap = '';
     let disc = false;
     const flush = async () => {
       if (run.length === 0) return;
       const target = Math.max(1, Math.ceil(manifest.targetDuration ?? 1));
-      const text = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${runStart}`, ...run].join('\n') + '\n';
+      const version = runMap ? 7 : 3;
+      const text = ['#EXTM3U', `#EXT-X-VERSION:${version}`, `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${runStart}`, ...run].join('\n') + '\n';
       await ingestPlaylist(this.ctx, this.stream, `${state.name}.m3u8`, text);
       run = [];
+      runMap = '';
     };
     for (let i = 0; i < segments.length && !this.stopped; i++) {
       const seq = first + i;
       const segment = segments[i];
       const url = new URL(segment.uri, state.url).href;
-      const name = localName(state.name, seq, url);
+      const mapUrl = segment.map?.uri ? new URL(segment.map.uri, state.url).href : '';
+      const name = localName(state.name, seq, url, mapUrl !== '');
+      // fMP4: the chunk's init segment goes in first (once per origin URL), under a name the run's EXT-X-MAP gives.
+      const initName = mapUrl ? await this.feedInit(state, mapUrl) : '';
+      if (initName === null) break; // the init failed: retried on the next round, before its chunks
       if (seq > state.done) {
-        const fed = await this.feedChunk(state, url, name);
+        const fed = await this.feedChunk(state, url, name, mapUrl !== '');
         if (fed === 'later') break; // retried on the next round, in order
         state.done = seq;
         if (fed === 'lost') {
@@ -199,6 +217,10 @@ export class StreamPuller {
       }
       if (run.length === 0) runStart = seq;
       if (disc || segment.discontinuity || (state.restart && seq === first)) run.push('#EXT-X-DISCONTINUITY');
+      if (initName && initName !== runMap) {
+        run.push(`#EXT-X-MAP:URI="${initName}"`);
+        runMap = initName;
+      }
       if (segment.dateTimeString) run.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.dateTimeString}`);
       run.push(`#EXTINF:${segment.duration.toFixed(3)},`, name);
       disc = false;
@@ -208,11 +230,30 @@ export class StreamPuller {
     return manifest.targetDuration ?? 2;
   }
 
-  private async feedChunk(state: RenditionState, url: string, name: string): Promise<'fed' | 'later' | 'lost'> {
+  /** The local name of an fMP4 rendition's init segment, fetched and stored the first time; null: it could not be had now. */
+  private async feedInit(state: RenditionState, url: string): Promise<string | null> {
+    state.inits ??= new Map();
+    const known = state.inits.get(url);
+    if (known) return known;
+    try {
+      const { body } = await fetchOrigin(new URL(url), { allowPrivate: this.ctx.config.pullAllowPrivate, maxBytes: this.ctx.config.maxChunkBytes, what: 'init segment' });
+      if (sniffUpload(body) !== 'init') throw new OriginError(`init segment ${url} (EXT-X-MAP) is not an fMP4 init segment (ftyp+moov)`);
+      const name = localInitName(state.name, url);
+      await storeInit(this.ctx, this.stream.id, name, body);
+      state.inits.set(url, name);
+      return name;
+    } catch (err) {
+      await this.showError((err as Error).message);
+      return null;
+    }
+  }
+
+  private async feedChunk(state: RenditionState, url: string, name: string, fmp4: boolean): Promise<'fed' | 'later' | 'lost'> {
     try {
       const { body } = await fetchOrigin(new URL(url), { allowPrivate: this.ctx.config.pullAllowPrivate, maxBytes: this.ctx.config.maxChunkBytes, what: 'chunk' });
-      if (body.length < 188 || body[0] !== 0x47) throw new OriginError(`chunk ${url} is not MPEG-TS`);
-      await ingestChunk(this.ctx, this.stream, name, body);
+      const kind = sniffUpload(body);
+      if (kind !== (fmp4 ? 'fmp4' : 'ts')) throw new OriginError(`chunk ${url} is not ${fmp4 ? 'an fMP4 media segment (its playlist gives it an EXT-X-MAP)' : 'MPEG-TS'}`);
+      await ingestChunk(this.ctx, this.stream, name, body, kind);
       metrics.pullChunks.inc();
       this.fedSinceError = true;
       state.failures.delete(url);

@@ -165,3 +165,41 @@ describe('bad pull origins: shown on the stream, nothing stored, other streams u
     await until('the good stream to keep growing', async () => (await view(s, good.id)).dvr_range.end > before, 15_000);
   }, 120_000);
 });
+
+describe('pull from an fMP4/CMAF origin', () => {
+  let fmp4Dir: string;
+  let fmp4Origin: { base: string; close(): Promise<void> };
+  let fmp4Encoder: ChildProcess;
+  beforeAll(async () => {
+    fmp4Dir = await mkdtemp(path.join(os.tmpdir(), 'dvr-origin-fmp4-'));
+    fmp4Origin = await serveDirectory(fmp4Dir);
+    // One rendition of 1 s fMP4 chunks with its init segment (EXT-X-MAP), the last 8 listed.
+    fmp4Encoder = testEncoder([
+      '-f', 'hls', '-hls_time', String(CHUNK_S), '-hls_list_size', '8', '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4',
+      '-hls_flags', 'independent_segments+program_date_time+delete_segments',
+      '-hls_segment_filename', path.join(fmp4Dir, 'f_%05d.m4s'), path.join(fmp4Dir, 'f.m3u8'),
+    ], { seconds: 60 });
+  });
+  afterAll(async () => {
+    fmp4Encoder?.kill('SIGKILL');
+    await fmp4Origin?.close();
+    await rm(fmp4Dir, { recursive: true, force: true });
+  });
+
+  it('its chunks and init segment into the DVR: the live playlist and clips are fMP4 HLS (EXT-X-MAP, version 7), the MP4 a stream copy', async () => {
+    const stream = (await s.api('POST', '/streaming/streams', { name: 'pulled fmp4' })).body;
+    await pullFrom(s, stream.id, `${fmp4Origin.base}/f.m3u8`);
+    const body = await until('6 s of fMP4 chunks', () => dvrHolding(s, stream.id, 6, 1), 40_000);
+    expect(body).toMatchObject({ stream_source_type: 'pull', pull_error: null });
+    const live = await (await fetch(body.hls_url.replace('master', body.renditions[0].name))).text();
+    expect(live).toMatch(/#EXT-X-VERSION:7/);
+    expect(live).toMatch(/#EXT-X-MAP:URI="[^"]+"/);
+    expect(live).toMatch(/\.m4s\n/);
+    const past = await s.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { duration: 3, start: body.dvr_range.end - 5 });
+    expect(past.status, JSON.stringify(past.body)).toBe(200);
+    expect(past.body.status).toBe('ready');
+    const media = await (await fetch(past.body.hls_master.replace('_master.m3u8', `_${body.renditions[0].name}.m3u8`))).text();
+    expect(media).toMatch(/#EXT-X-MAP:URI="[^"]+"/);
+    await expectClipPlays(past.body, 1, CHUNK_S);
+  }, 90_000);
+});
