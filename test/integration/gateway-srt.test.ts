@@ -50,6 +50,17 @@ describe('SRT publish', () => {
     expect((await enc).code).toBe(0);
   }, 90_000);
 
+  it('HEVC as an encoder sends it over SRT: packaged as is (hvc1 in CODECS), clips and their MP4 play', async () => {
+    const stream = (await s.api('POST', '/streaming/streams', { name: 'srt hevc' })).body;
+    const enc = finished(testEncoder(['-f', 'mpegts', withPassphrase(stream.push_url_srt)], {
+      seconds: 12, extra: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'keyint=25:min-keyint=25:scenecut=0:log-level=error'],
+    }));
+    const body = await waitForDvr(stream.id, 6, 1);
+    expect(body.renditions[0].codecs).toMatch(/^(hvc1|hev1)\./);
+    await clipsPlay(stream.id, 1);
+    expect((await enc).code).toBe(0);
+  }, 90_000);
+
   it('transcode "abr": a ladder of the source height and 240p, while another stream publishes on the same port', async () => {
     const ladder = (await s.api('POST', '/streaming/streams', { name: 'srt ladder', transcode: 'abr' })).body;
     const plain = (await s.api('POST', '/streaming/streams', { name: 'srt beside' })).body;
