@@ -118,6 +118,13 @@ export async function buildMp4s(step: StepInput, remux: RemuxFn, workDir: string
       meter.add(bytes);
       continue;
     }
+    // One stream copy cannot carry two decoder set-ups (as for a clip's MP4,
+    // mp4/remux.ts SPANS_INIT_CHANGE): such a rendition has its HLS only.
+    if (new Set(r.chunks.map((c) => c.init).filter(Boolean)).size > 1) {
+      ctx.log.warn({ video_id: plan.videoId, rendition: r.name }, 'VOD rendition spans a change of fMP4 init segment: no MP4 for it, its HLS plays');
+      meter.add(bytes);
+      continue;
+    }
     await mkdir(workDir, { recursive: true });
     // A name of its own per attempt: a second worker on the same job (after a
     // lost lock) must not write into this one's ffmpeg output.

@@ -215,6 +215,14 @@ describe('an fMP4 stream pushed over HTTP', () => {
     const mp4 = await h.get(c.mp4_master);
     expect(mp4.statusCode).toBe(422);
     expect(mp4.json().message).toMatch(/init segment/);
+    // Its VOD the same way: ready, its HLS with both EXT-X-MAPs, and no MP4 of a rendition spanning the change.
+    const videoId = await vodClip(h, s.id, start / 1000 + 8, 6);
+    await waitVideo(h, videoId);
+    const video = (await h.api('GET', `/streaming/videos/${videoId}`)).json() as { hls_url: string };
+    const vodMaster = (await h.get(video.hls_url)).body;
+    const vodMediaUrl = new URL(chunkLines(vodMaster).at(-1)!, video.hls_url).href;
+    expect(maps((await h.get(vodMediaUrl)).body)).toHaveLength(2);
+    expect((await h.get(vodMediaUrl.replace(/\.m3u8$/, '.mp4'))).statusCode).toBe(404);
   }, 120_000);
 });
 
