@@ -9,8 +9,10 @@
 #
 #   scripts/ensure.sh [--quiet] [--need-redis-server] [--need-chromium] [--need-nginx] [--need-wrk] [--need-gateways]
 #
-# --need-gateways: nginx with its RTMP module (the RTMP ingest); Debian's
-# ffmpeg already has libsrt (the SRT ingest) and RTMP.
+# --need-gateways: nginx with its RTMP module (the RTMP ingest) and its
+# stream module (RTMPS: TLS ended in the same nginx); Debian's ffmpeg already
+# has libsrt (the SRT ingest), RTMP and RTMPS; and openssl, with which the
+# RTMPS tests make their certificate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,6 +89,8 @@ fi
 if [ "$need_gateways" = 1 ]; then
   { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || missing+=(nginx)
   [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
+  [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # chromium: the browser test plays clips in hls.js and a <video> element;
 # redis-server: the cluster test starts a throwaway Redis Cluster;
 # nginx: the edge cache test runs the deploy/ config in front of the service;
-# gateways: nginx's RTMP module for the RTMP ingest tests.
+# gateways: nginx's RTMP and stream modules for the RTMP(S) ingest tests.
 bash scripts/ensure.sh --quiet --need-chromium --need-redis-server --need-nginx --need-gateways
 
 # True when a Redis answers PING on 127.0.0.1:$1. Without redis-cli, bash's

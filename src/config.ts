@@ -1,6 +1,8 @@
 // Every setting of the service, read from the environment once at boot and
 // validated here, so a typo stops the boot with the variable's name instead
 // of turning into NaN somewhere deep inside.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -96,6 +98,11 @@ export interface Config {
   webhookConcurrency: number;
   /** RTMP ingest port (nginx-rtmp run by the service); 0: no RTMP. */
   rtmpPort: number;
+  /** RTMPS port (TLS ended by the same nginx, then plain RTMP on rtmpPort); 0: no RTMPS, as when no certificate is configured. */
+  rtmpsPort: number;
+  /** PEM certificate (chain) and its private key for RTMPS; both empty: no RTMPS. */
+  rtmpsCertFile: string;
+  rtmpsKeyFile: string;
   /** SRT ingest port, one for every stream (routed by streamid); 0: no SRT. */
   srtPort: number;
   srtLatencyMs: number;
@@ -231,8 +238,10 @@ function gatewaySettings(env: Env) {
   }
   const ingestHost = env.INGEST_HOST ?? '';
   if (ingestHost && !/^[A-Za-z0-9.:\[\]-]{1,253}$/.test(ingestHost)) throw new ConfigError(`INGEST_HOST must be a host name or address, got "${ingestHost}"`);
+  const rtmpPort = int(env, 'RTMP_PORT', 1935, 0, 65535);
   return {
-    rtmpPort: int(env, 'RTMP_PORT', 1935, 0, 65535),
+    rtmpPort,
+    ...rtmpsSettings(env, rtmpPort),
     srtPort: int(env, 'SRT_PORT', 8890, 0, 65535),
     srtLatencyMs: int(env, 'SRT_LATENCY_MS', 120, 20, 8000),
     srtPassphrase,
@@ -240,4 +249,45 @@ function gatewaySettings(env: Env) {
     ingestHost,
     pullAllowPrivate: bool(env, 'PULL_ALLOW_PRIVATE', false),
   };
+}
+
+/** A PEM file nginx will load: readable, parseable, and a path its configuration can hold. */
+function pemFile(env: Env, name: string, parse: (pem: string) => unknown, what: string): string {
+  const file = path.resolve(env[name]!);
+  // The path goes into nginx's configuration, quoted; `$` would be read as a variable there.
+  if (/[$"\\\x00-\x1f]/.test(file)) throw new ConfigError(`${name} must not contain $, quotes, backslashes or control characters: "${file}"`);
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name} must be a readable file: ${(err as Error).message}`);
+  }
+  try {
+    parse(pem);
+  } catch (err) {
+    throw new ConfigError(`${name} must hold ${what} in PEM: ${(err as Error).message}`);
+  }
+  return file;
+}
+
+/**
+ * RTMPS only where a certificate is configured: both files or neither, checked
+ * here (readable, PEM, the key matching the certificate) so that a mistake
+ * stops the boot naming its variable instead of failing inside nginx.
+ */
+function rtmpsSettings(env: Env, rtmpPort: number): { rtmpsPort: number; rtmpsCertFile: string; rtmpsKeyFile: string } {
+  const port = int(env, 'RTMPS_PORT', 1936, 0, 65535);
+  const hasCert = Boolean(env.RTMPS_CERT_FILE);
+  const hasKey = Boolean(env.RTMPS_KEY_FILE);
+  if (hasCert !== hasKey) throw new ConfigError(`${hasCert ? 'RTMPS_KEY_FILE' : 'RTMPS_CERT_FILE'} must be set too: RTMPS needs both a certificate and its key`);
+  if (!hasCert || port === 0) return { rtmpsPort: 0, rtmpsCertFile: '', rtmpsKeyFile: '' };
+  if (rtmpPort === 0) throw new ConfigError('RTMPS_CERT_FILE needs RTMP_PORT (not 0): RTMPS ends TLS in front of the RTMP server');
+  if (port === rtmpPort) throw new ConfigError(`RTMPS_PORT must differ from RTMP_PORT (${rtmpPort})`);
+  let cert: X509Certificate | undefined;
+  const certFile = pemFile(env, 'RTMPS_CERT_FILE', (pem) => (cert = new X509Certificate(pem)), 'a certificate');
+  const keyFile = pemFile(env, 'RTMPS_KEY_FILE', (pem) => {
+    const key = createPrivateKey(pem);
+    if (!cert!.checkPrivateKey(key)) throw new Error('it is not the key of RTMPS_CERT_FILE\'s certificate');
+  }, 'the certificate\'s private key');
+  return { rtmpsPort: port, rtmpsCertFile: certFile, rtmpsKeyFile: keyFile };
 }

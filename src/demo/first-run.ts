@@ -41,6 +41,9 @@ export async function prepareDemo(ctx: Context): Promise<{ stop(): Promise<void>
     `Demo company ${demo.client_id}, API key: ${demo.api_key}   (kept in ${file})`,
     `Demo stream ${stream.id}: RTMP ${view.push_url}   SRT ${view.push_url_srt}   HLS over HTTP ${view.push_url_hls}`,
     `OBS: Settings > Stream > Service "Custom...", Server ${view.push_url.slice(0, -(key?.length ?? 0) - 1)}, Stream Key ${key}`,
+    ...(view.push_url_rtmps
+      ? [`RTMPS (TLS): ${view.push_url_rtmps}   (OBS: Server ${view.push_url_rtmps.slice(0, -(key?.length ?? 0) - 1)}, same key)`]
+      : []),
     `ffmpeg: ffmpeg -re -i input.mp4 -c:v libx264 -g 50 -c:a aac -f flv ${view.push_url}`,
     'Clip the last 20 seconds (wait ~30 s after the first start so the DVR has them):',
     `  curl -s -X PUT -H 'Authorization: apikey ${demo.api_key}' -H 'Content-Type: application/json' \\`,

@@ -50,6 +50,8 @@ export interface StreamView {
   /** RTMP, as Gcore's: what OBS users paste (server + key). */
   push_url: string;
   push_url_srt: string;
+  /** RTMP over TLS, where a certificate is configured; else null. */
+  push_url_rtmps: string | null;
   /** HLS over HTTP PUT. */
   push_url_hls: string;
   live: boolean;
@@ -235,13 +237,17 @@ export function windowSeconds(stream: StreamRecord): number {
   return stream.dvr_enabled ? stream.dvr_duration : Math.min(stream.dvr_duration, 30);
 }
 
-/** Where encoders send: RTMP and SRT on the gateways' ports, HLS over HTTP on the API. */
-export function pushUrls(ctx: Context, streamKey: string): { push_url: string; push_url_srt: string; push_url_hls: string } {
+/** Where encoders send: RTMP(S) and SRT on the gateways' ports, HLS over HTTP on the API. */
+export function pushUrls(
+  ctx: Context,
+  streamKey: string,
+): { push_url: string; push_url_srt: string; push_url_rtmps: string | null; push_url_hls: string } {
   const { config } = ctx;
   const host = config.ingestHost || new URL(config.publicBaseUrl).hostname;
   return {
     push_url: `rtmp://${host}:${config.rtmpPort}/in/${streamKey}`,
     push_url_srt: `srt://${host}:${config.srtPort}?streamid=${streamKey}`,
+    push_url_rtmps: config.rtmpsPort > 0 ? `rtmps://${host}:${config.rtmpsPort}/in/${streamKey}` : null,
     push_url_hls: `${config.publicBaseUrl}/ingest/${streamKey}/`,
   };
 }

@@ -1,11 +1,13 @@
 // RTMP ingest: nginx-rtmp takes the connections on one port; every publish is
 // put to the callback server below (127.0.0.1 only) before nginx accepts it,
 // and the answer decides: 2xx publishes, anything else refuses at connect time.
+// RTMPS publishers come through the same nginx (TLS ended there) and the same
+// callbacks: the same protocol, `rtmp`, on the stream.
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Context } from '../context.js';
-import { startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
+import { RTMPS_PROXY_ADDRESS, startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
 import { PublisherSet } from './publishers.js';
 
 /** How long the reader looks for a publish's streams, and how many bytes it may read doing so. */
@@ -19,7 +21,7 @@ export interface RtmpGateway {
 }
 
 export async function startRtmpGateway(ctx: Context, ingestBase: () => string): Promise<RtmpGateway> {
-  const port = ctx.config.rtmpPort;
+  const { rtmpPort: port, rtmpsPort, rtmpsCertFile, rtmpsKeyFile } = ctx.config;
   let nginx: NginxRtmp | undefined;
   const publishers = new PublisherSet(ctx, {
     protocol: 'rtmp',
@@ -51,7 +53,9 @@ export async function startRtmpGateway(ctx: Context, ingestBase: () => string): 
       if (url.pathname === '/rtmp/publish') {
         // nginx only knows the application `in`; anything else never gets here.
         if (q.get('app') !== 'in') return answer(404, 'unknown application');
-        const admission = await publishers.admit(name, q.get('addr') ?? '');
+        // Over RTMPS nginx passes the connection on from its own address, not the client's.
+        const addr = q.get('addr') ?? '';
+        const admission = await publishers.admit(name, addr === RTMPS_PROXY_ADDRESS ? 'rtmps' : addr);
         if (!admission.ok) return answer(admission.status, admission.reason);
         await publishers.begin(name, connection, admission.stream);
         return answer(200, 'ok');
@@ -69,7 +73,14 @@ export async function startRtmpGateway(ctx: Context, ingestBase: () => string): 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const callbackBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
-    nginx = await startNginxRtmp({ dir: path.join(ctx.config.dataDir, 'gateways', `rtmp-${port}`), host: ctx.config.host, port, callbackBase, log: ctx.log });
+    nginx = await startNginxRtmp({
+      dir: path.join(ctx.config.dataDir, 'gateways', `rtmp-${port}`),
+      host: ctx.config.host,
+      port,
+      callbackBase,
+      tls: rtmpsPort > 0 ? { port: rtmpsPort, certFile: rtmpsCertFile, keyFile: rtmpsKeyFile } : undefined,
+      log: ctx.log,
+    });
   } catch (err) {
     server.close();
     throw err;

@@ -60,6 +60,9 @@ export const Stream = Type.Object({
   transcode: Type.String(),
   push_url: Type.String({ description: 'RTMP: rtmp://host:port/in/{stream_key} (OBS: server rtmp://host:port/in, key {stream_key})' }),
   push_url_srt: Type.String({ description: 'SRT: srt://host:port?streamid={stream_key}' }),
+  push_url_rtmps: Type.Union([Type.String(), Type.Null()], {
+    description: 'RTMPS: rtmps://host:port/in/{stream_key} where the service has a certificate (RTMPS_CERT_FILE), else null',
+  }),
   push_url_hls: Type.String({ description: 'HLS over HTTP PUT: {PUBLIC_BASE_URL}/ingest/{stream_key}/' }),
   live: Type.Boolean(),
   stream_source_type: Type.Union([Type.Literal('rtmp'), Type.Literal('srt'), Type.Literal('https'), Type.Literal('pull'), Type.Null()]),

@@ -21,7 +21,8 @@ describe('POST /streaming/streams', () => {
     const stream = res.json();
     expect(Object.keys(stream).sort()).toEqual([
       'active', 'client_id', 'created_at', 'dvr_duration', 'dvr_enabled', 'dvr_range', 'hls_url', 'id', 'ingest_error', 'live', 'name',
-      'pull', 'pull_error', 'push_url', 'push_url_hls', 'push_url_srt', 'renditions', 'screenshot', 'stream_source_type', 'transcode', 'uri',
+      'pull', 'pull_error', 'push_url', 'push_url_hls', 'push_url_rtmps', 'push_url_srt', 'renditions', 'screenshot', 'stream_source_type',
+      'transcode', 'uri',
     ]);
     // No chunk yet, so no thumbnail yet.
     expect(stream.screenshot).toBeNull();
@@ -43,6 +44,8 @@ describe('POST /streaming/streams', () => {
     // RTMP as Gcore's (what OBS users paste) and SRT routed by streamid, both with the same key.
     expect(stream.push_url).toBe(`rtmp://dvr.test:0/in/${key}`);
     expect(stream.push_url_srt).toBe(`srt://dvr.test:0?streamid=${key}`);
+    // No certificate configured: no RTMPS.
+    expect(stream.push_url_rtmps).toBeNull();
     const other = await h.createStream({ name: 'Second' });
     expect(other.push_url).not.toBe(stream.push_url);
     expect(other.id).not.toBe(stream.id);

@@ -1,6 +1,9 @@
 // Configuration is read and validated once; bad values name their variable.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 function refused(env: Record<string, string>): string {
@@ -75,5 +78,48 @@ describe('loadConfig', () => {
 
   it('quotes the bad value in the message', () => {
     expect(refused({ PORT: 'eighty' })).toContain('"eighty"');
+  });
+});
+
+describe('RTMPS settings', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dvr-rtmps-conf-'));
+  const pair = (name: string) => {
+    const keyFile = path.join(dir, `${name}.key`);
+    const certFile = path.join(dir, `${name}.crt`);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', keyFile, '-out', certFile],
+      { stdio: 'ignore' });
+    return { RTMPS_CERT_FILE: certFile, RTMPS_KEY_FILE: keyFile };
+  };
+  const one = pair('one');
+  const other = pair('other');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('off without a certificate; on 1936 with one; RTMPS_PORT=0 turns it off', () => {
+    expect(loadConfig({})).toMatchObject({ rtmpsPort: 0, rtmpsCertFile: '', rtmpsKeyFile: '' });
+    expect(loadConfig({ RTMPS_PORT: '2000' }).rtmpsPort).toBe(0);
+    expect(loadConfig(one)).toMatchObject({ rtmpsPort: 1936, rtmpsCertFile: one.RTMPS_CERT_FILE, rtmpsKeyFile: one.RTMPS_KEY_FILE });
+    expect(loadConfig({ ...one, RTMPS_PORT: '4443' }).rtmpsPort).toBe(4443);
+    expect(loadConfig({ ...one, RTMPS_PORT: '0' }).rtmpsPort).toBe(0);
+  });
+
+  it('refuses half a pair, unreadable or wrong files, a key of another certificate, and ports that cannot work', () => {
+    expect(refused({ RTMPS_CERT_FILE: one.RTMPS_CERT_FILE })).toMatch(/^RTMPS_KEY_FILE must be set too/);
+    expect(refused({ RTMPS_KEY_FILE: one.RTMPS_KEY_FILE })).toMatch(/^RTMPS_CERT_FILE must be set too/);
+    expect(refused({ ...one, RTMPS_CERT_FILE: path.join(dir, 'missing.crt') })).toMatch(/^RTMPS_CERT_FILE must be a readable file/);
+    expect(refused({ ...one, RTMPS_CERT_FILE: one.RTMPS_KEY_FILE })).toMatch(/^RTMPS_CERT_FILE must hold a certificate/);
+    expect(refused({ ...one, RTMPS_KEY_FILE: one.RTMPS_CERT_FILE })).toMatch(/^RTMPS_KEY_FILE must hold/);
+    expect(refused({ ...one, RTMPS_KEY_FILE: other.RTMPS_KEY_FILE })).toMatch(/^RTMPS_KEY_FILE .*not the key of RTMPS_CERT_FILE/);
+    expect(refused({ ...one, RTMPS_CERT_FILE: path.join(dir, 'a$b.crt') })).toMatch(/^RTMPS_CERT_FILE must not contain \$/);
+    expect(refused({ ...one, RTMPS_PORT: 'tls' })).toMatch(/^RTMPS_PORT must be an integer/);
+    expect(refused({ ...one, RTMPS_PORT: '70000' })).toMatch(/^RTMPS_PORT must be between 0 and 65535/);
+    expect(refused({ ...one, RTMPS_PORT: '1935' })).toMatch(/^RTMPS_PORT must differ from RTMP_PORT/);
+    expect(refused({ ...one, RTMP_PORT: '0' })).toMatch(/^RTMPS_CERT_FILE needs RTMP_PORT/);
+  });
+
+  it.runIf(process.getuid?.() !== 0)('refuses a key file the service cannot read', () => {
+    const locked = path.join(dir, 'locked.key');
+    writeFileSync(locked, 'x');
+    chmodSync(locked, 0o000);
+    expect(refused({ ...one, RTMPS_KEY_FILE: locked })).toMatch(/^RTMPS_KEY_FILE must be a readable file/);
   });
 });

@@ -1,6 +1,13 @@
 // Pure parts of the gateways: the ladder and the packaging argv, the SRT
-// handshake fields the relay reads and writes, which origin addresses are private.
+// handshake fields the relay reads and writes, which origin addresses are
+// private, the nginx configuration (checked by nginx itself, `nginx -t`).
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { nginxConfig, RTMPS_PROXY_ADDRESS, rtmpModulePath, streamModulePath } from '../../src/gateways/nginx-rtmp.js';
 import { ladderFor, packagingArgs, parseProbe, unpackageable } from '../../src/gateways/ladder.js';
 import { isPrivateAddress, pullUrls } from '../../src/gateways/pull-origin.js';
 import {
@@ -124,5 +131,50 @@ describe('pull origins', () => {
     expect(() => pullUrls('ftp://a/x.m3u8')).toThrow(/not http\(s\)/);
     expect(() => pullUrls('nope')).toThrow(/not a URL/);
     expect(() => pullUrls('')).toThrow(/needs a uri/);
+  });
+});
+
+describe('nginx configuration', () => {
+  const run = promisify(execFile);
+  const base = { module: '/m/ngx_rtmp_module.so', dir: '/d', host: '0.0.0.0', port: 1935, callbackBase: 'http://127.0.0.1:9', controlSocket: '/d/c.sock' };
+  const tls = { module: '/m/ngx_stream_module.so', port: 1936, certFile: '/etc/c ert.pem', keyFile: '/etc/key.pem' };
+
+  it('without a certificate: RTMP alone, no stream module, no TLS port', () => {
+    const conf = nginxConfig(base);
+    expect(conf).toContain('load_module /m/ngx_rtmp_module.so;');
+    expect(conf).not.toContain('ngx_stream_module');
+    expect(conf).not.toMatch(/\bstream \{|ssl/);
+    expect(conf).toMatch(/allow play 127\.0\.0\.1;\s+deny play all;/);
+  });
+
+  it('with one: TLS on RTMPS_PORT passed on to the RTMP port from an address that may not play', () => {
+    const conf = nginxConfig({ ...base, host: '127.0.0.1', tls });
+    expect(conf).toContain('load_module /m/ngx_stream_module.so;');
+    const stream = conf.slice(conf.indexOf('stream {'), conf.indexOf('http {'));
+    expect(stream).toContain('listen 127.0.0.1:1936 ssl;');
+    expect(stream).toContain('ssl_certificate "/etc/c ert.pem";');
+    expect(stream).toContain('ssl_certificate_key "/etc/key.pem";');
+    expect(stream).toContain('proxy_pass 127.0.0.1:1935;');
+    expect(stream).toContain(`proxy_bind ${RTMPS_PROXY_ADDRESS};`);
+    expect(RTMPS_PROXY_ADDRESS).not.toBe('127.0.0.1');
+    expect(conf).toContain('allow play 127.0.0.1;');
+  });
+
+  it.runIf(rtmpModulePath() && streamModulePath())('nginx accepts both', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dvr-nginx-t-'));
+    try {
+      const keyFile = path.join(dir, 'key.pem');
+      const certFile = path.join(dir, 'cert.pem');
+      await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', keyFile, '-out', certFile]);
+      const real = { ...base, module: rtmpModulePath()!, dir, controlSocket: path.join(dir, 'c.sock') };
+      for (const conf of [nginxConfig(real), nginxConfig({ ...real, tls: { ...tls, module: streamModulePath()!, certFile, keyFile } })]) {
+        const file = path.join(dir, 'nginx.conf');
+        await writeFile(file, conf);
+        const { stderr } = await run('nginx', ['-t', '-q', '-p', `${dir}/`, '-c', file, '-e', 'stderr']);
+        expect(stderr).toBe('');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
