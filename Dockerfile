@@ -1,8 +1,10 @@
 # One image for every role: ROLE=api | worker | all (the default).
 FROM node:20-bookworm-slim
 
+# ffmpeg packages and remuxes; nginx with its RTMP and stream modules is the
+# RTMP (and, with a certificate, RTMPS) server the service runs itself.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg redis-server \
+ && apt-get install -y --no-install-recommends ffmpeg redis-server nginx libnginx-mod-rtmp libnginx-mod-stream \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -21,7 +23,8 @@ RUN mkdir -p /data && chown node:node /data
 ENV ROLE=all NODE_ENV=production DATA_DIR=/data
 VOLUME ["/data"]
 USER node
-EXPOSE 8080
+# HTTP (API, playback, HLS push), RTMP, RTMPS, SRT.
+EXPOSE 8080 1935 1936 8890/udp
 
 # tsx as a loader keeps the service as PID 1's only process, so `docker stop`
 # (SIGTERM) reaches it directly.
