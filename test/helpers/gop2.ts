@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fixtures } from '../../fixtures/make.js';
 import type { StreamView } from '../../src/dvr/streams.js';
-import type { Harness } from './harness.js';
+import { waitFor, type Harness } from './harness.js';
 import { encodeLadder, evenPlaylist, makeOnce } from './hls-ladder.js';
 import { put } from './uneven.js';
 
@@ -46,4 +46,21 @@ export async function pushGop2(h: Harness, stream: StreamView, t0: number): Prom
       await put(h, stream, `g_${v}.m3u8`, evenPlaylist(i, (n) => name(v, n), GOP2_CHUNK_MS / 1000));
     }
   }
+}
+
+/**
+ * A new stream fed the gop2 ladder so that `s` (unix ms, a whole second) lies
+ * `offsetMs` into chunk 1; returns once its three renditions are probed, with
+ * `t0`, chunk 0's start.
+ */
+export async function gop2StreamAt(h: Harness, name: string, offsetMs: number): Promise<{ stream: StreamView; s: number; t0: number }> {
+  const stream = (await h.api('POST', '/streaming/streams', { name })).json() as StreamView;
+  const s = Math.ceil((h.clock.now() + GOP2_CHUNK_MS + offsetMs) / 1000) * 1000 + 1000;
+  const t0 = s - offsetMs - GOP2_CHUNK_MS;
+  await pushGop2(h, stream, t0);
+  await waitFor(async () => {
+    const view = (await h.api('GET', `/streaming/streams/${stream.id}`)).json() as StreamView;
+    return view.renditions.length === 3 && view.renditions.every((r) => r.height);
+  }, 'three renditions probed', 30_000);
+  return { stream, s, t0 };
 }

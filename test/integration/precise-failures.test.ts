@@ -17,7 +17,7 @@ import type { StreamView } from '../../src/dvr/streams.js';
 import { preciseJobId } from '../../src/precise/job.js';
 import { promotionJobId } from '../../src/vod/hook.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { GOP2_CHUNK_MS, gop2Ladder, pushGop2 } from '../helpers/gop2.js';
+import { GOP2_CHUNK_MS, gop2Ladder, gop2StreamAt } from '../helpers/gop2.js';
 import { put } from '../helpers/uneven.js';
 import { decodeErrors, vodDir, waitVideo } from '../helpers/vod.js';
 
@@ -97,18 +97,7 @@ async function vodChunks(videoId: number, rendition: string, segments: number): 
     readFile(path.join(dir, rendition, `${String(i + 1).padStart(5, '0')}.ts`))));
 }
 
-/** A gop2 stream (three renditions probed); `s` (unix ms, a whole second) lies `offsetMs` into chunk 1. */
-async function gop2Stream(offsetMs: number): Promise<{ stream: StreamView; s: number; t0: number }> {
-  const stream = (await h.api('POST', '/streaming/streams', { name: 'precise failures' })).json() as StreamView;
-  const s = Math.ceil((h.clock.now() + GOP2_CHUNK_MS + offsetMs) / 1000) * 1000 + 1000;
-  const t0 = s - offsetMs - GOP2_CHUNK_MS;
-  await pushGop2(h, stream, t0);
-  await waitFor(async () => {
-    const view = (await h.api('GET', `/streaming/streams/${stream.id}`)).json() as StreamView;
-    return view.renditions.length === 3 && view.renditions.every((r) => r.height);
-  }, 'three renditions probed', 30_000);
-  return { stream, s, t0 };
-}
+const gop2Stream = (offsetMs: number) => gop2StreamAt(h, 'precise failures', offsetMs);
 
 /** Renditions are listed by rising height: the clip's rendition r is gop2 rendition 2 - r. */
 const gop2Index = (r: number) => 2 - r;

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { FRAME_MS, GOP2_CHUNK_MS, gop2Ladder, pushGop2 } from '../helpers/gop2.js';
+import { FRAME_MS, GOP2_CHUNK_MS, gop2Ladder, gop2StreamAt } from '../helpers/gop2.js';
 import { vodDir, waitVideo } from '../helpers/vod.js';
 
 const run = promisify(execFile);
@@ -94,18 +94,7 @@ async function newStream(): Promise<StreamView> {
   return (await h.api('POST', '/streaming/streams', { name: 'precise' })).json() as StreamView;
 }
 
-/** A stream whose chunk 1 starts `offsetMs` before a whole second S; returns S (unix ms) and chunk 0's start. */
-async function streamWithStartAt(offsetMs: number): Promise<{ stream: StreamView; s: number; t0: number }> {
-  const stream = await newStream();
-  const s = Math.ceil((h.clock.now() + GOP2_CHUNK_MS + offsetMs) / 1000) * 1000 + 1000;
-  const t0 = s - offsetMs - GOP2_CHUNK_MS;
-  await pushGop2(h, stream, t0);
-  await waitFor(async () => {
-    const view = (await h.api('GET', `/streaming/streams/${stream.id}`)).json() as StreamView;
-    return view.renditions.length === 3 && view.renditions.every((r) => r.height);
-  }, 'three renditions probed', 30_000);
-  return { stream, s, t0 };
-}
+const streamWithStartAt = (offsetMs: number) => gop2StreamAt(h, 'precise', offsetMs);
 
 async function cutPrecise(
   stream: StreamView, startMs: number, duration: number, extra: Record<string, unknown> = {},
