@@ -111,6 +111,7 @@ rtmp {
       allow play 127.0.0.1;
       deny play all;
       on_publish ${o.callbackBase}/rtmp/publish;
+      on_play ${o.callbackBase}/rtmp/play;
       on_publish_done ${o.callbackBase}/rtmp/publish_done;
       notify_relay_redirect off;
       drop_idle_publisher 15s;

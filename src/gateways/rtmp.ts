@@ -14,6 +14,33 @@ import { PublisherSet } from './publishers.js';
 const ANALYZE_US = 12_000_000;
 const PROBE_BYTES = 64 * 1024 * 1024;
 
+/** How long a publish waits for its reader to join before it starts anyway. */
+const READER_JOIN_MS = 3000;
+
+/** Readers joining streams as players, told to the publish callbacks waiting for them. */
+class ReaderArrivals {
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  /** Resolves when a reader joins the stream, or after `ms`. */
+  joined(streamKey: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const list = this.waiting.get(streamKey)?.filter((f) => f !== done) ?? [];
+        if (list.length > 0) this.waiting.set(streamKey, list);
+        else this.waiting.delete(streamKey);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiting.set(streamKey, [...(this.waiting.get(streamKey) ?? []), done]);
+    });
+  }
+
+  arrived(streamKey: string): void {
+    for (const done of this.waiting.get(streamKey) ?? []) done();
+  }
+}
+
 export interface RtmpGateway {
   port: number;
   publishers: PublisherSet;
@@ -40,6 +67,7 @@ export async function startRtmpGateway(ctx: Context, ingestBase: () => string): 
     kick: async (key) => nginx?.dropPublisher(key),
   });
 
+  const readers = new ReaderArrivals();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://callback');
     const q = url.searchParams;
@@ -57,7 +85,19 @@ export async function startRtmpGateway(ctx: Context, ingestBase: () => string): 
         const addr = q.get('addr') ?? '';
         const admission = await publishers.admit(name, addr === RTMPS_PROXY_ADDRESS ? 'rtmps' : addr);
         if (!admission.ok) return answer(admission.status, admission.reason);
+        // The publish starts once we answer. Our reader joins as a player
+        // first, so it gets the publish from its first keyframe: a reader that
+        // joined after it would wait a whole GOP for the next one, and that
+        // GOP would be lost to the DVR.
+        const reader = readers.joined(name, READER_JOIN_MS);
         await publishers.begin(name, connection, admission.stream);
+        await reader;
+        return answer(200, 'ok');
+      }
+      if (url.pathname === '/rtmp/play') {
+        // Only the packager's reader plays (nginx allows play from 127.0.0.1 alone).
+        if (q.get('addr') !== '127.0.0.1') return answer(403, 'play is for the service only');
+        readers.arrived(name);
         return answer(200, 'ok');
       }
       if (url.pathname === '/rtmp/publish_done') {

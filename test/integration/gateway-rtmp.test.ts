@@ -101,6 +101,18 @@ describe('RTMP publish', () => {
     expect((await slowEnc.result).code).toBe(0);
   }, 90_000);
 
+  it('the DVR holds the publish from its first frame: the reader joins before the publish starts, not a GOP late', async () => {
+    const stream = (await s.api('POST', '/streaming/streams', { name: 'from the start' })).body;
+    // A 4 s keyframe interval: a reader joining after the first keyframe would lose 4 s.
+    const enc = await publish(stream.push_url, 12, ['-g', '100', '-keyint_min', '100']);
+    expect((await enc.result).code).toBe(0);
+    const range = await until('the last chunk of the publish', async () => {
+      const b = await view(stream.id);
+      return b.dvr_range && b.dvr_range.end - b.dvr_range.start >= 11 ? b.dvr_range : undefined;
+    }, 20_000).catch(async () => (await view(stream.id)).dvr_range);
+    expect(range.end - range.start).toBeGreaterThanOrEqual(11);
+  }, 60_000);
+
   it('a publisher that drops and comes back continues the DVR; one clip across the gap plays', async () => {
     const stream = (await s.api('POST', '/streaming/streams', { name: 'flaky' })).body;
     const first = await publish(stream.push_url, 4);
