@@ -21,6 +21,8 @@ interface Live {
   packager?: Packager;
   restarts: number;
   ended: boolean;
+  /** Media flows: the stream shows this protocol as its source (stream_source_type). */
+  marked?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -77,7 +79,6 @@ export class PublisherSet {
     metrics.gatewayLive.inc({ protocol });
     const entry: Live = { connection, stream, restarts: 0, ended: false };
     this.live.set(streamKey, entry);
-    await markSource(this.ctx, stream.record.id, protocol);
     await setStreamError(this.ctx, stream.record.id, 'ingest_error', '');
     this.ctx.log.info({ protocol, stream_id: stream.record.id, transcode: stream.transcode }, `${protocol} publisher live`);
     entry.timer = setInterval(() => void this.renew(streamKey, entry), RENEW_MS);
@@ -108,6 +109,11 @@ export class PublisherSet {
       onProbed: (source, refused) => {
         if (refused) return;
         this.ctx.log.info({ protocol, stream_id: id, source }, `${protocol} source probed; packaging`);
+        // Marked once media flows, not at admission: an SRT caller admitted by
+        // its stream id may still be refused by libsrt (passphrase) and must
+        // never show as the stream's source.
+        entry.marked = true;
+        void markSource(this.ctx, id, protocol).catch((err) => this.ctx.log.warn({ err }, 'marking the stream source failed'));
       },
     });
     entry.packager = packager;
@@ -149,7 +155,7 @@ export class PublisherSet {
         await this.opts.kick(streamKey, entry.connection);
         return;
       }
-      await markSource(this.ctx, entry.stream.record.id, this.opts.protocol);
+      if (entry.marked) await markSource(this.ctx, entry.stream.record.id, this.opts.protocol);
     } catch (err) {
       this.ctx.log.warn({ err }, 'renewing a gateway publisher failed');
     }
