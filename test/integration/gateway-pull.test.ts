@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectClipPlays } from '../helpers/live-checks.js';
+import { expectClipPlays, pastAndLiveClips } from '../helpers/live-checks.js';
 import {
   dvrHolding, freePort, serveDirectory, startLiveService, testEncoder, until, untilClipReady, type LiveService,
 } from '../helpers/live-service.js';
@@ -195,11 +195,12 @@ describe('pull from an fMP4/CMAF origin', () => {
     expect(live).toMatch(/#EXT-X-VERSION:7/);
     expect(live).toMatch(/#EXT-X-MAP:URI="[^"]+"/);
     expect(live).toMatch(/\.m4s\n/);
-    const past = await s.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { duration: 3, start: body.dvr_range.end - 5 });
-    expect(past.status, JSON.stringify(past.body)).toBe(200);
-    expect(past.body.status).toBe('ready');
-    const media = await (await fetch(past.body.hls_master.replace('_master.m3u8', `_${body.renditions[0].name}.m3u8`))).text();
-    expect(media).toMatch(/#EXT-X-MAP:URI="[^"]+"/);
-    await expectClipPlays(past.body, 1, CHUNK_S);
-  }, 90_000);
+    // A clip from the past and one from now, both fMP4 HLS, both play, their MP4 too.
+    const { past, ready } = await pastAndLiveClips(s, stream.id, 'the fMP4 clip from now');
+    for (const clip of [past.body, ready]) {
+      const media = await (await fetch(clip.hls_master.replace('_master.m3u8', `_${body.renditions[0].name}.m3u8`))).text();
+      expect(media).toMatch(/#EXT-X-MAP:URI="[^"]+"/);
+      await expectClipPlays(clip, 1, CHUNK_S);
+    }
+  }, 120_000);
 });
