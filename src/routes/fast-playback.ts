@@ -10,8 +10,9 @@ import http, { type IncomingMessage, type RequestListener, type ServerResponse }
 import type { FastifyServerFactory } from 'fastify';
 import type { Context } from '../context.js';
 import { ClipHls } from '../hls/clip-hls.js';
-import { metrics } from '../metrics.js';
-import { CLIP_PLAYLIST, PLAYBACK_EXPOSED_HEADERS, cacheUntil, ownerOf, playlistAnswer } from './playback.js';
+import { fromMemory } from '../metrics.js';
+import type { BuiltPlaylist } from '../hls/playlist-cache.js';
+import { CLIP_PLAYLIST, PLAYBACK_EXPOSED_HEADERS, acceptsGzip, cacheUntil, ownerOf, playlistAnswer, type PlaylistAnswer } from './playback.js';
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': PLAYBACK_EXPOSED_HEADERS.join(', ') };
 const PREFIX = '/rec/';
@@ -23,6 +24,32 @@ export class PlaylistFastPath {
   /** `headers`: sent on every answer besides (the answering process, in multi-process mode). */
   constructor(private readonly ctx: Context, private readonly headers: Record<string, string> = {}) {
     this.clips = new ClipHls(ctx);
+  }
+
+  private readonly made = new WeakMap<BuiltPlaylist, { second: number; expiration: number; plain: Record<string, string>; gzip: Record<string, string> }>();
+
+  private cacheControl(expiration: number, now: number): string {
+    return cacheUntil(expiration, now, this.ctx.config.edgeRevalidateSeconds);
+  }
+
+  private headersOf(answer: PlaylistAnswer): Record<string, string> {
+    const out: Record<string, string> = { ...this.headers, ...CORS, ...answer.headers };
+    if (answer.body) out['content-length'] = String(answer.body.length);
+    return out;
+  }
+
+  private readyHeaders(built: BuiltPlaylist, expiration: number, now: number) {
+    const second = Math.floor(now / 1000);
+    const known = this.made.get(built);
+    if (known && known.second === second && known.expiration === expiration) return known;
+    const cacheControl = this.cacheControl(expiration, now);
+    const fresh = {
+      second, expiration,
+      plain: this.headersOf(playlistAnswer({}, built, cacheControl, true)),
+      gzip: this.headersOf(playlistAnswer({ 'accept-encoding': 'gzip' }, built, cacheControl, true)),
+    };
+    this.made.set(built, fresh);
+    return fresh;
   }
 
   /** From now on every request goes to Fastify, which answers 503 while closing. */
@@ -42,12 +69,20 @@ export class PlaylistFastPath {
     if (!owner || !named || named[3] !== 'm3u8') return false;
     const served = this.clips.cachedFinal(owner.clientId, owner.streamId, named[1], named[2]);
     if (!served) return false;
-    const cacheControl = cacheUntil(served.expiration, this.ctx.clock.now(), this.ctx.config.edgeRevalidateSeconds);
-    const answer = playlistAnswer(req.headers, served.built, cacheControl, true);
-    const length = answer.body ? { 'content-length': String(answer.body.length) } : {};
-    res.writeHead(answer.status, { ...this.headers, ...CORS, ...answer.headers, ...length });
-    res.end(method === 'HEAD' ? undefined : answer.body);
-    metrics.playlistsFromMemory.inc();
+    const now = this.ctx.clock.now();
+    const revalidating = req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined;
+    // The plain and gzip answers' headers change only with the second (max-age counts down): made once per second.
+    const ready = revalidating ? null : this.readyHeaders(served.built, served.expiration, now);
+    if (ready) {
+      const gzip = acceptsGzip(req.headers['accept-encoding']);
+      res.writeHead(200, gzip ? ready.gzip : ready.plain);
+      res.end(method === 'HEAD' ? undefined : gzip ? served.built.gzip : served.built.text);
+    } else {
+      const answer = playlistAnswer(req.headers, served.built, this.cacheControl(served.expiration, now), true);
+      res.writeHead(answer.status, this.headersOf(answer));
+      res.end(method === 'HEAD' ? undefined : answer.body);
+    }
+    fromMemory.pending += 1;
     return true;
   }
 }
