@@ -4,6 +4,7 @@
 // edge and the clips being watched are what everyone asks for. Access is
 // still checked on every request (chunk-read.ts): only the bytes are cached.
 import type { Context } from '../context.js';
+import { perService } from '../util/per-service.js';
 import { Lru } from '../util/lru.js';
 
 /** Map entry, key and Buffer object, roughly. */
@@ -58,14 +59,5 @@ function copy(bytes: Buffer): Buffer {
   return out;
 }
 
-const caches = new WeakMap<Context, ChunkCache>();
-
-/** The chunk cache of a running service (one per context: tests run several in one process). */
-export function chunkCacheOf(ctx: Context): ChunkCache {
-  let cache = caches.get(ctx);
-  if (!cache) {
-    cache = new ChunkCache(ctx.config.chunkCacheBytes);
-    caches.set(ctx, cache);
-  }
-  return cache;
-}
+/** The chunk cache of a running service. */
+export const chunkCacheOf = perService((ctx: Context) => new ChunkCache(ctx.config.chunkCacheBytes));

@@ -7,6 +7,7 @@
 // forgetGrants), as it does at an edge cache within EDGE_REVALIDATE_SECONDS;
 // expirations are checked against the clock on every request by the callers.
 import type { Context } from '../context.js';
+import { perService } from '../util/per-service.js';
 
 export const GRANT_MEMO_MS = 1000;
 /** Entries kept before the memo starts over (each is a few hundred bytes). */
@@ -34,16 +35,7 @@ export class GrantMemo {
   }
 }
 
-const memos = new WeakMap<Context, GrantMemo>();
-
-export function grantMemoOf(ctx: Context): GrantMemo {
-  let memo = memos.get(ctx);
-  if (!memo) {
-    memo = new GrantMemo();
-    memos.set(ctx, memo);
-  }
-  return memo;
-}
+export const grantMemoOf = perService((_ctx: Context) => new GrantMemo());
 
 /** A clip deleted through this process: its URLs answer 404 from the next request on. */
 export function forgetGrants(ctx: Context, streamId: number, clipId: string): void {

@@ -4,6 +4,7 @@
 // it (the fast path) and in the sweep job, which also notices streams gone
 // silent and outboxes a crash left behind.
 import type { Context } from '../context.js';
+import { perService } from '../util/per-service.js';
 import type { Queues } from '../jobs/queues.js';
 import { appendToChain } from './chains.js';
 import { listEndpoints, type Endpoint } from './endpoints.js';
@@ -75,7 +76,7 @@ interface Relaying {
   done: Promise<void>;
 }
 
-const relaying = new WeakMap<Context, Map<string, Relaying>>();
+const relayingOf = perService((_ctx: Context) => new Map<string, Relaying>());
 
 /**
  * The fast path: errors are logged, the sweep relays what is left. One run
@@ -85,8 +86,7 @@ const relaying = new WeakMap<Context, Map<string, Relaying>>();
  * read the outbox once more, and resolves when that is done.
  */
 export function relaySoon(ctx: Context, queues: Queues, outbox: string): Promise<void> {
-  let runs = relaying.get(ctx);
-  if (!runs) relaying.set(ctx, (runs = new Map()));
+  const runs = relayingOf(ctx);
   const current = runs.get(outbox);
   if (current) {
     current.again = true;

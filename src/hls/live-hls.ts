@@ -5,6 +5,7 @@
 // in one round trip (liveState), and the text is rebuilt only when they show
 // a new chunk, or when the oldest chunk listed has left the window.
 import type { Context } from '../context.js';
+import { perService } from '../util/per-service.js';
 import { readChunkWith } from '../dvr/chunk-read.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
@@ -88,7 +89,7 @@ async function readLiveState(ctx: Context, streamId: number): Promise<LiveState 
 }
 
 /** Reads of a stream's live state in flight, per process: viewers asking at the same moment share one. */
-const inFlight = new WeakMap<Context, Map<number, Promise<LiveState | null>>>();
+const inFlightOf = perService((_ctx: Context) => new Map<number, Promise<LiveState | null>>());
 
 /**
  * The stream's live state if the URL's owner and play key are its own. Every
@@ -97,8 +98,7 @@ const inFlight = new WeakMap<Context, Map<number, Promise<LiveState | null>>>();
  * answer is by the time it arrives) instead of each asking Redis again.
  */
 async function liveState(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<LiveState | null> {
-  let reads = inFlight.get(ctx);
-  if (!reads) inFlight.set(ctx, (reads = new Map()));
+  const reads = inFlightOf(ctx);
   let read = reads.get(streamId);
   if (!read) {
     const started = readLiveState(ctx, streamId).finally(() => reads.delete(streamId));

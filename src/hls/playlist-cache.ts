@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Context } from '../context.js';
+import { perService } from '../util/per-service.js';
 import { Lru } from '../util/lru.js';
 
 export interface BuiltPlaylist {
@@ -89,14 +90,5 @@ export class PlaylistCache {
   }
 }
 
-const caches = new WeakMap<Context, PlaylistCache>();
-
-/** The playlist cache of a running service (one per context: tests run several in one process). */
-export function playlistCacheOf(ctx: Context): PlaylistCache {
-  let cache = caches.get(ctx);
-  if (!cache) {
-    cache = new PlaylistCache(ctx.config.playlistCacheBytes);
-    caches.set(ctx, cache);
-  }
-  return cache;
-}
+/** The playlist cache of a running service. */
+export const playlistCacheOf = perService((ctx: Context) => new PlaylistCache(ctx.config.playlistCacheBytes));
