@@ -55,17 +55,14 @@ export async function relayEntries(ctx: Context, queues: Queues, outbox: string,
 async function relayEntry(
   ctx: Context, queues: Queues, outbox: string, entry: OutboxEntry, listed: (clientId: number) => Promise<Endpoint[]>,
 ): Promise<void> {
-  // Nobody subscribed: nothing to build (most clips of most companies).
+  const dropped = () => ctx.log.warn({ outbox, entry: entry.entryId, type: entry.type }, 'an event without its record was dropped');
   const clientId = Number(entry.record.client_id);
-  const endpoints = Number.isInteger(clientId) && clientId > 0
-    ? (await listed(clientId)).filter((ep) => ep.enabled && ep.events.includes(entry.type))
-    : [];
-  if (endpoints.length === 0 && Number.isInteger(clientId) && clientId > 0) return;
+  if (!Number.isInteger(clientId) || clientId <= 0) return dropped();
+  const endpoints = (await listed(clientId)).filter((ep) => ep.enabled && ep.events.includes(entry.type));
+  // Nobody subscribed: nothing to build (most clips of most companies).
+  if (endpoints.length === 0) return;
   const event = await buildEvent(ctx, outbox, entry);
-  if (!event) {
-    ctx.log.warn({ outbox, entry: entry.entryId, type: entry.type }, 'an event without its record was dropped');
-    return;
-  }
+  if (!event) return dropped();
   const queued = { id: event.id, type: entry.type, object: event.object, at: event.at, body: JSON.stringify(event.message) };
   for (const ep of endpoints) await appendToChain(ctx, queues, ep.id, queued);
 }
