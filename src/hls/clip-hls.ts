@@ -25,6 +25,9 @@ export interface ServedChunk {
   expiration: number;
 }
 
+/** The owner is part of the key: a cached playlist must not answer under another client id. */
+const cacheKey = (clientId: number, streamId: number, clipId: string, which: string) => `clip:${clientId}_${streamId}/${clipId}/${which}`;
+
 export class ClipHls {
   private readonly cache: PlaylistCache;
 
@@ -34,8 +37,7 @@ export class ClipHls {
 
   /** `which` is 'master' or a rendition name. Null: no such clip or rendition. */
   async playlist(clientId: number, streamId: number, clipId: string, which: string): Promise<ServedPlaylist | null> {
-    // The owner is part of the key: a cached playlist must not answer under another client id.
-    const key = `clip:${clientId}_${streamId}/${clipId}/${which}`;
+    const key = cacheKey(clientId, streamId, clipId, which);
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       const expiration = cached.meta.expiration ?? 0;
@@ -56,7 +58,7 @@ export class ClipHls {
     if (final) {
       this.cache.set(key, built, { expiration: clip.expiration, accuracy: clip.accuracy });
       // Just read from Redis: it is there, with this accuracy (what stillThere would ask).
-      grantMemoOf(this.ctx).set(`exists|${this.ctx.keys.stream.clip(streamId, clipId)}`, clip.accuracy);
+      grantMemoOf(this.ctx).set(this.existsKey(streamId, clipId), clip.accuracy);
     }
     return { built, final, expiration: clip.expiration };
   }
@@ -67,11 +69,11 @@ export class ClipHls {
    * GRANT_MEMO_MS with the accuracy it was built at. Else undefined (ask playlist()).
    */
   cachedFinal(clientId: number, streamId: number, clipId: string, which: string): ServedPlaylist | undefined {
-    const cached = this.cache.get(`clip:${clientId}_${streamId}/${clipId}/${which}`);
+    const cached = this.cache.get(cacheKey(clientId, streamId, clipId, which));
     if (cached === undefined) return undefined;
     const expiration = cached.meta.expiration ?? 0;
     if (!(expiration * 1000 > this.ctx.clock.now())) return undefined;
-    const known = grantMemoOf(this.ctx).get<string>(`exists|${this.ctx.keys.stream.clip(streamId, clipId)}`);
+    const known = grantMemoOf(this.ctx).get<string>(this.existsKey(streamId, clipId));
     if (known === undefined || known !== (cached.meta.accuracy ?? 'keyframe')) return undefined;
     return { built: cached.built, final: true, expiration };
   }
@@ -83,14 +85,19 @@ export class ClipHls {
   private async stillThere(streamId: number, clipId: string): Promise<string | null> {
     const key = this.ctx.keys.stream.clip(streamId, clipId);
     const memo = grantMemoOf(this.ctx);
-    const known = memo.get<string>(`exists|${key}`);
+    const known = memo.get<string>(this.existsKey(streamId, clipId));
     if (known) return known;
     // Gone (deleted through another process), or only held for a VOD promotion after a DELETE.
     const [id, deleted, accuracy] = await this.ctx.redis.hmget(key, 'id', 'deleted', 'accuracy');
     if (id === null || deleted === '1') return null;
     const there = accuracy ?? 'keyframe';
-    memo.set(`exists|${key}`, there);
+    memo.set(this.existsKey(streamId, clipId), there);
     return there;
+  }
+
+  /** The grant memo's entry for "the clip exists, with this accuracy" (forgetGrants drops it by the clip's key). */
+  private existsKey(streamId: number, clipId: string): string {
+    return `exists|${this.ctx.keys.stream.clip(streamId, clipId)}`;
   }
 
   /** The chunk's bytes, if the clip is alive, belongs to this company and holds this chunk (clips/chunk-grant.ts). */
