@@ -233,7 +233,7 @@ export async function dvrRange(ctx: Context, stream: StreamRecord, playlists: st
   return Number.isFinite(start) ? { start: Math.floor(start / 1000), end: Math.ceil(end / 1000) } : null;
 }
 
-export function windowSeconds(stream: StreamRecord): number {
+export function windowSeconds(stream: Pick<StreamRecord, 'dvr_enabled' | 'dvr_duration'>): number {
   return stream.dvr_enabled ? stream.dvr_duration : Math.min(stream.dvr_duration, 30);
 }
 
@@ -254,7 +254,12 @@ export function pushUrls(
 
 /** Live: a chunk arrived within the last three target durations (SPEC 3). */
 export function isLive(stream: Pick<StreamRecord, 'tdur' | 'last_chunk_at'>, nowMs: number): boolean {
-  return stream.last_chunk_at !== null && nowMs - stream.last_chunk_at <= Math.max(stream.tdur, 1) * 3 * 1000;
+  return stream.last_chunk_at !== null && nowMs - stream.last_chunk_at <= liveForMs(stream.tdur);
+}
+
+/** How long after its last chunk a stream stays live: three target durations. */
+export function liveForMs(tdurSeconds: number): number {
+  return Math.max(tdurSeconds, 1) * 3 * 1000;
 }
 
 export async function viewStream(ctx: Context, stream: StreamRecord): Promise<StreamView> {

@@ -3,7 +3,7 @@
 // restarted when it fails while the publisher stays, the source mark renewed
 // while it runs. RTMP and SRT both admit and end publishers through here.
 import type { Context } from '../context.js';
-import { isLive, loadStream } from '../dvr/streams.js';
+import { isLive, liveForMs, loadStream } from '../dvr/streams.js';
 import { metrics } from '../metrics.js';
 import { startPackager, type Packager } from './packager.js';
 import { clearSource, gatewayStreamForKey, markSource, setStreamError, sourceOf, SOURCE_MARK_TTL_MS, type GatewayStream } from './stream-state.js';
@@ -95,7 +95,7 @@ export class PublisherSet {
    */
   private async lingerMark(entry: Live): Promise<void> {
     const tdur = (await loadStream(this.ctx, entry.stream.record.id))?.tdur ?? 0;
-    const lingerMs = 3 * Math.max(tdur, this.ctx.config.gatewayChunkSeconds, 1) * 1000 + 1000;
+    const lingerMs = liveForMs(Math.max(tdur, this.ctx.config.gatewayChunkSeconds)) + 1000;
     await clearSource(this.ctx, entry.stream.record.id, this.opts.protocol, lingerMs);
   }
 

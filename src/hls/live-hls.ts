@@ -151,7 +151,7 @@ export async function liveChunk(ctx: Context, clientId: number, streamId: number
   );
   if (owner !== String(clientId) || key !== playKey || !bytes) return null;
   if (start === null) return bytes; // stored before starts were kept: the retention bounds it
-  const windowMs = windowSeconds({ dvr_enabled: enabled === '1', dvr_duration: Number(duration) } as StreamRecord) * 1000;
+  const windowMs = windowSeconds({ dvr_enabled: enabled === '1', dvr_duration: Number(duration) }) * 1000;
   const servedFrom = ctx.clock.now() - 2 * windowMs - Math.max(Number(tdur) || 0, 1) * 1000 * 2;
   return start >= servedFrom ? bytes : null;
 }
