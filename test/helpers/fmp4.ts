@@ -97,3 +97,16 @@ export async function pushFmp4(h: Harness, stream: StreamView, r: Fmp4Run, from:
     }
   }
 }
+
+/** Types of the top-level ISO BMFF boxes of a file, in file order (every box, unlike the ingest's sniff). */
+export function topLevelBoxes(buf: Buffer): string[] {
+  const types: string[] = [];
+  for (let off = 0; off + 8 <= buf.length;) {
+    let size = buf.readUInt32BE(off);
+    types.push(buf.toString('latin1', off + 4, off + 8));
+    if (size === 1) size = Number(buf.readBigUInt64BE(off + 8));
+    if (size === 0) break;
+    off += size;
+  }
+  return types;
+}

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamView } from '../../src/dvr/streams.js';
 import { BASE_URL, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { fmp4Playlist, fmp4Runs, pushFmp4, type Fmp4Run } from '../helpers/fmp4.js';
+import { fmp4Playlist, fmp4Runs, pushFmp4, topLevelBoxes, type Fmp4Run } from '../helpers/fmp4.js';
 import { put } from '../helpers/uneven.js';
 import { decodeErrors, vodClip, waitVideo } from '../helpers/vod.js';
 
@@ -293,14 +293,3 @@ async function decodeParts(url: string, text: string): Promise<number[]> {
   return seconds;
 }
 
-function topLevelBoxes(buf: Buffer): string[] {
-  const types: string[] = [];
-  for (let off = 0; off + 8 <= buf.length;) {
-    let size = buf.readUInt32BE(off);
-    types.push(buf.toString('latin1', off + 4, off + 8));
-    if (size === 1) size = Number(buf.readBigUInt64BE(off + 8));
-    if (size === 0) break;
-    off += size;
-  }
-  return types;
-}

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClipView } from '../../src/clips/records.js';
 import type { StreamView } from '../../src/dvr/streams.js';
+import { topLevelBoxes } from '../helpers/fmp4.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 const run = promisify(execFile);
@@ -29,18 +30,6 @@ async function probe(file: string): Promise<Probe> {
   return JSON.parse(stdout) as Probe;
 }
 
-/** Types of the top-level ISO BMFF boxes, in file order. */
-function topLevelBoxes(buf: Buffer): string[] {
-  const types: string[] = [];
-  for (let off = 0; off + 8 <= buf.length;) {
-    let size = buf.readUInt32BE(off);
-    types.push(buf.toString('latin1', off + 4, off + 8));
-    if (size === 1) size = Number(buf.readBigUInt64BE(off + 8));
-    if (size === 0) break;
-    off += size;
-  }
-  return types;
-}
 
 /** The path part of a playback URL, for inject(). */
 function pathOf(url: string): string {
