@@ -14,5 +14,7 @@ export default defineConfig({
     // 2-core machine one can miss its moment. A test that fails is run again
     // (up to twice) with the same assertions: a real defect fails every time.
     retry: 2,
+    // Every Lua script fails on a key it does not name in KEYS (src/redis/key-guard.ts).
+    env: { DVR_LUA_KEY_GUARD: '1' },
   },
 });

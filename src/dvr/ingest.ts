@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { metrics } from '../metrics.js';
-import { runScript } from '../redis/scripts.js';
 import { streamEventsChanged, wasLive } from '../events/announce.js';
 import { chunkMemberId, parseChunkRef } from './chunk-ref.js';
 import { initsNotUploaded, refuseFmp4WithoutInit } from './init-segments.js';
@@ -13,9 +12,8 @@ import { probeRendition } from './rendition-probe.js';
 import { freeDeadChunks } from './retention.js';
 import { loadStream, type StreamRecord } from './streams.js';
 import { scheduleTile } from '../thumbs/tiles.js';
+import { runTimeline, waitingChunkIds, type CommitResult } from './timeline-calls.js';
 
-/** Bytes no playlist lists within this time are dropped. */
-const UNLISTED_GRACE_MS = 120_000;
 const STREAM_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 /**
  * Only a media playlist's newest chunks are looked at (commit.lua keeps as
@@ -23,8 +21,6 @@ const STREAM_KEY = /^[A-Za-z0-9_-]{16,64}$/;
  * after recording it, so a long playlist's older chunks never get bytes.
  */
 const NEWEST_LISTED = 256;
-
-export type CommitResult = [playlist: string, member: string, start: string];
 
 export async function streamForIngestKey(ctx: Context, key: string): Promise<StreamRecord | null> {
   if (!STREAM_KEY.test(key)) return null;
@@ -37,14 +33,18 @@ const warnedInits = new Set<string>();
 
 /** `kind`: 'fmp4' for an fMP4 media segment (it enters the DVR only with its init segment). */
 export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: string, bytes: Buffer, kind: 'ts' | 'fmp4' = 'ts'): Promise<void> {
-  const base = ctx.keys.stream.tag(stream.id);
+  const k = ctx.keys.stream;
   // A counter keeps ids unique; the random tail keeps them unguessable, so
   // holding one chunk's URL tells nothing about another's.
-  const counter = (await ctx.redis.incr(ctx.keys.stream.chunkSeq(stream.id))).toString(36);
-  const chunkId = counter + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
-  const committed = await runScript<CommitResult[]>(ctx.redis, 'storeChunk', base, [
-    uri, chunkId, bytes, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000, kind,
-  ]);
+  const [[, seq], [, listing]] = (await ctx.redis.multi().incr(k.chunkSeq(stream.id)).hget(k.listed(stream.id), uri).exec()) as [[null, number], [null, string | null]];
+  const chunkId = seq.toString(36) + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
+  // The rendition whose playlist listed this uri, if one did, and the init it names: their keys go with the call.
+  const listed = listing ? (JSON.parse(listing) as { pl: string; map?: string }) : null;
+  const init = listed?.map ? await ctx.redis.hget(k.initUris(stream.id), listed.map) : null;
+  const committed = await runTimeline(ctx, stream.id, 'storeChunk', {
+    playlists: listed ? [listed.pl] : [], chunkIds: [chunkId], initIds: init ? [init] : [],
+    args: [uri, chunkId, bytes, kind],
+  });
   metrics.ingestChunks.inc();
   metrics.ingestBytes.inc(bytes.length);
   ctx.log.debug({ stream_id: stream.id, uri, bytes: bytes.length, committed: committed.length }, 'chunk received');
@@ -57,7 +57,6 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
   const playlist = parsePushedPlaylist(text);
   metrics.ingestPlaylists.inc();
   const name = playlistName(file);
-  const base = ctx.keys.stream.tag(stream.id);
   if (playlist.kind === 'master') {
     const declared: Record<string, string> = {};
     for (const v of playlist.variants) {
@@ -69,10 +68,19 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
     return playlist;
   }
   await refuseFmp4WithoutInit(ctx, stream.id, playlist);
-  const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments: playlist.segments.slice(-NEWEST_LISTED) });
-  const committed = await runScript<CommitResult[]>(ctx.redis, 'ingestPlaylist', base, [
-    name, body, ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
+  const segments = playlist.segments.slice(-NEWEST_LISTED);
+  const body = JSON.stringify({ targetDuration: playlist.targetDuration, segments });
+  // The bytes already here for the chunks it lists, and the inits they name, may enter now.
+  const k = ctx.keys.stream;
+  const maps = [...new Set(segments.flatMap((s) => (s.map ? [s.map] : [])))];
+  const [chunkIds, initIds] = await Promise.all([
+    segments.length > 0 ? ctx.redis.hmget(k.uploaded(stream.id), ...segments.map((s) => s.uri)) : [],
+    maps.length > 0 ? ctx.redis.hmget(k.initUris(stream.id), ...maps) : [],
   ]);
+  const present = (ids: (string | null)[]) => [...new Set(ids.filter((id): id is string => id !== null))];
+  const committed = await runTimeline(ctx, stream.id, 'ingestPlaylist', {
+    playlists: [name], chunkIds: present(chunkIds), initIds: present(initIds), args: [body],
+  });
   if (committed.length > 0) await afterCommit(ctx, stream.id, committed);
   if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live
   for (const uri of await initsNotUploaded(ctx, stream.id, playlist)) {
@@ -89,9 +97,10 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
  * enter the DVR once it is given up, even if the encoder has gone quiet.
  */
 export async function advanceTimeline(ctx: Context, streamId: number): Promise<void> {
-  const committed = await runScript<CommitResult[]>(ctx.redis, 'advanceTimeline', ctx.keys.stream.tag(streamId), [
-    ctx.clock.now(), UNLISTED_GRACE_MS, ctx.config.vodHoldSeconds * 1000,
-  ]);
+  const playlists = await ctx.redis.hkeys(ctx.keys.stream.playlists(streamId));
+  if (playlists.length === 0) return;
+  const chunkIds = await waitingChunkIds(ctx, streamId, playlists);
+  const committed = await runTimeline(ctx, streamId, 'advanceTimeline', { playlists, chunkIds, initIds: [] });
   if (committed.length > 0) await afterCommit(ctx, streamId, committed);
 }
 

@@ -2,6 +2,7 @@
 // record events get lib.lua's outbox_push, the one owner of the entry format.
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { guarded } from '../redis/key-guard.js';
 
 const lib = readFileSync(new URL('../redis/lua/lib.lua', import.meta.url), 'utf8');
 const own = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -25,6 +26,6 @@ type Arg = string | number;
 
 export function runEventScript<T = unknown>(redis: Redis, name: EventScript, keys: string[], args: Arg[]): Promise<T> {
   const r = redis as unknown as Record<string, (...a: Arg[]) => Promise<T>>;
-  if (!r[name]) redis.defineCommand(name, { lua: scripts[name].lua, numberOfKeys: scripts[name].keys });
+  if (!r[name]) redis.defineCommand(name, { lua: guarded(scripts[name].lua), numberOfKeys: scripts[name].keys });
   return r[name].apply(redis, [...keys, ...args]);
 }

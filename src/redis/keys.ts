@@ -71,8 +71,15 @@ export interface StreamKeys {
   archive(streamId: number, playlist: string): string;
   /** the index of a dropped DVR, retired a batch at a time (sweep_retention.lua) */
   drain(streamId: number, playlist: string): string;
-  /** start ms of (epoch, media sequence), shared by the renditions of one encoder */
-  slot(streamId: number, epoch: number, seq: number): string;
+  /** hash "epoch:seq" -> "startMs|discSeq" of a chunk, shared by the renditions of one encoder (commit.lua) */
+  slots(streamId: number): string;
+  /** zset "epoch:seq" -> when its slot was set, so old slots are forgotten */
+  slotTimes(streamId: number): string;
+  /** zset per rendition: uri by listing number, of listings waiting to enter the index (commit.lua) */
+  waiting(streamId: number, playlist: string): string;
+  /** zset per rendition: uri by media sequence of recent chunks of the current epoch, and of the epoch before */
+  seen(streamId: number, playlist: string): string;
+  seenBefore(streamId: number, playlist: string): string;
   /** zset clip id -> expiration ms */
   clips(streamId: number): string;
   /** zset clip id -> window end ms, for clips still taking chunks */
@@ -134,7 +141,11 @@ export function makeKeys(prefix: string): Keys {
       index: (s, pl) => `${t(s)}:i:${pl}`,
       archive: (s, pl) => `${t(s)}:a:${pl}`,
       drain: (s, pl) => `${t(s)}:dr:${pl}`,
-      slot: (s, e, q) => `${t(s)}:slot:${e}:${q}`,
+      slots: (s) => `${t(s)}:slots`,
+      slotTimes: (s) => `${t(s)}:slott`,
+      waiting: (s, pl) => `${t(s)}:w:${pl}`,
+      seen: (s, pl) => `${t(s)}:seen:${pl}`,
+      seenBefore: (s, pl) => `${t(s)}:seenp:${pl}`,
       clips: (s) => `${t(s)}:clips`,
       recording: (s) => `${t(s)}:recording`,
       clipStarts: (s) => `${t(s)}:cws`,

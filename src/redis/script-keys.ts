@@ -50,3 +50,20 @@ export function trimWindowKeys(k: S, streamId: number, playlists: string[], expi
     ...expiring.map((id) => k.clip(streamId, id)),
   ];
 }
+
+/**
+ * The ingest scripts (store_chunk, ingest_playlist, advance_timeline; the
+ * layout is commit.lua's): the stream's fixed keys, five per rendition named,
+ * then the chunk and init keys the caller read beforehand. A script that
+ * finds it needs one more stops there and names it; the caller calls again.
+ */
+export function ingestKeys(k: S, streamId: number, playlists: string[], chunkIds: string[], initIds: string[]): string[] {
+  return [
+    k.meta(streamId), k.playlists(streamId), k.listed(streamId), k.uploaded(streamId), k.initUris(streamId),
+    k.renditionSeq(streamId), k.renditionStats(streamId), k.clipStarts(streamId), k.clipEnds(streamId),
+    k.dead(streamId), k.outbox(streamId), k.slots(streamId), k.slotTimes(streamId),
+    ...playlists.flatMap((pl) => [k.waiting(streamId, pl), k.seen(streamId, pl), k.seenBefore(streamId, pl), k.index(streamId, pl), k.archive(streamId, pl)]),
+    ...chunkIds.map((id) => k.chunk(streamId, id)),
+    ...initIds.map((id) => k.init(streamId, id)),
+  ];
+}

@@ -3,21 +3,15 @@
 // redis.call('FUNCTION') (which a Redis Cluster would have to replicate).
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { guarded } from './key-guard.js';
 
 const here = new URL('./lua/', import.meta.url);
 const lib = readFileSync(new URL('lib.lua', here), 'utf8');
 const commit = readFileSync(new URL('commit.lua', here), 'utf8');
 
 function source(name: string, withCommit = false): string {
-  return [lib, withCommit ? commit : '', readFileSync(new URL(`${name}.lua`, here), 'utf8')].join('\n');
+  return guarded([lib, withCommit ? commit : '', readFileSync(new URL(`${name}.lua`, here), 'utf8')].join('\n'));
 }
-
-/** Scripts that still build their keys from `base` (ARGV[1]); KEYS[1] only routes the call. */
-const scripts = {
-  storeChunk: source('store_chunk', true),
-  ingestPlaylist: source('ingest_playlist', true),
-  advanceTimeline: source('advance_timeline', true),
-} as const;
 
 /**
  * Scripts that touch only the keys they are given in KEYS (the lists are
@@ -25,6 +19,10 @@ const scripts = {
  * migration requires.
  */
 const keyedScripts = {
+  // The ingest timeline (commit.lua, shared by the three).
+  storeChunk: source('store_chunk', true),
+  ingestPlaylist: source('ingest_playlist', true),
+  advanceTimeline: source('advance_timeline', true),
   createClip: source('create_clip'),
   finalizeClip: source('finalize_clip'),
   releaseClip: source('release_clip'),
@@ -35,7 +33,6 @@ const keyedScripts = {
   forgetUpload: source('forget_upload'),
 } as const;
 
-export type ScriptName = keyof typeof scripts;
 export type KeyedScriptName = keyof typeof keyedScripts;
 type Arg = string | number | Buffer;
 
@@ -46,9 +43,6 @@ export function keyedScriptSource(name: KeyedScriptName): string {
 
 /** Runs a script by SHA, loading it on a NOSCRIPT reply (after a Redis restart, say). */
 export function defineScripts(redis: Redis): void {
-  for (const [name, lua] of Object.entries(scripts)) {
-    if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: 1 });
-  }
   // No numberOfKeys: each call says how many keys it passes.
   for (const [name, lua] of Object.entries(keyedScripts)) {
     if (!(name in redis)) redis.defineCommand(name, { lua });
@@ -60,15 +54,4 @@ export function runKeyed<T = unknown>(redis: Redis, name: KeyedScriptName, keys:
   const call = (redis as unknown as Record<string, (...a: Arg[]) => Promise<T>>)[name];
   if (!call) throw new Error(`script ${name} was not defined on this connection`);
   return call.apply(redis, [keys.length, ...keys, ...args]);
-}
-
-/**
- * Every script works inside one stream: `base` is that stream's tagged key
- * prefix. Its meta key goes as KEYS[1] only so a cluster client routes the
- * call to the right node; the scripts build their keys from ARGV[1].
- */
-export function runScript<T = unknown>(redis: Redis, name: ScriptName, base: string, args: Arg[]): Promise<T> {
-  const call = (redis as unknown as Record<string, (...a: Arg[]) => Promise<T>>)[name];
-  if (!call) throw new Error(`script ${name} was not defined on this connection`);
-  return call.apply(redis, [`${base}:meta`, base, ...args]);
 }

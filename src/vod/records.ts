@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Context } from '../context.js';
+import { guarded } from '../redis/key-guard.js';
 
 /** Gcore's values: a promotion in progress stays `pending` (its `progress` says how far). */
 export type VideoStatus = 'pending' | 'ready' | 'error';
@@ -149,7 +150,7 @@ return 1`;
  */
 export async function updateVideo(ctx: Context, videoId: number, fields: Partial<VideoRecord>): Promise<boolean> {
   const redis = ctx.redis as Redis & { vodUpdateIfExists?: (key: string, ...args: string[]) => Promise<number> };
-  if (!redis.vodUpdateIfExists) redis.defineCommand('vodUpdateIfExists', { numberOfKeys: 1, lua: UPDATE_IF_EXISTS });
+  if (!redis.vodUpdateIfExists) redis.defineCommand('vodUpdateIfExists', { numberOfKeys: 1, lua: guarded(UPDATE_IF_EXISTS) });
   const args = Object.entries(toHash(fields)).flat();
   return (await redis.vodUpdateIfExists!(ctx.keys.video(videoId), ...args)) === 1;
 }

@@ -1,14 +1,12 @@
--- ARGV: base, now, graceMs, vodHoldMs
--- The cleaner's pass over a stream's timeline: chunks held back behind one
--- whose bytes never came enter the index once it is given up, even when the
--- encoder sends nothing more. Returns the committed results.
-local base, now, grace, hold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+-- KEYS: the ingest layout (commit.lua) for the renditions in ARGV[1], with
+-- the chunk and init keys an earlier call asked for.
+-- Commits what may enter on each rendition named: the rest of an ingest
+-- call that lacked a key, or the cleaner's pass (chunks held back behind one
+-- whose bytes never came enter once it is given up, even when the encoder
+-- sends nothing more). Returns ingest_reply.
+local C = ingest_context()
 local committed = {}
-for _, pl in ipairs(redis.call('HKEYS', base .. ':playlists')) do
-  if redis.call('ZCARD', base .. ':w:' .. pl) > 0 then
-    local st = load_state(base, pl)
-    advance(base, pl, st, now, grace, hold, committed)
-    save_state(base, pl, st)
-  end
+for _, pl in ipairs(C.names) do
+  if redis.call('ZCARD', C.pl[pl].w) > 0 then advance_playlist(C, pl, committed) end
 end
-return committed
+return ingest_reply(C, committed)

@@ -1,7 +1,7 @@
--- Shared helpers, prepended to every script. `base` is the stream's key
--- prefix including its hash tag, so every key built here shares one slot.
--- Scripts other than commit.lua get every key they touch through KEYS (see
--- src/redis/script-keys.ts); the helpers below take key names, not `base`.
+-- Shared helpers, prepended to every script. Every script gets each key it
+-- touches through KEYS (src/redis/script-keys.ts builds the lists; the test
+-- suite runs every script under src/redis/key-guard.lua, which fails on any
+-- other key); the helpers below take key names and build none.
 --
 -- The retention invariant (docs/retention.md): a chunk lives while the
 -- window, a clip span or a VOD hold needs it. Per stream:
@@ -23,8 +23,6 @@ local function split(member)
   for part in string.gmatch(member, '[^|]+') do out[#out + 1] = part end
   return out
 end
-
-local function chunk_key(base, id) return base .. ':c:' .. id end
 
 -- An integer as exact text: tostring and cjson keep 14 digits, which rounds
 -- media sequence numbers past 10^14 (ffmpeg's epoch_us); doubles hold every
@@ -49,13 +47,6 @@ local function window_of(meta_key)
   -- Without DVR only the live edge is kept, enough for a live playlist.
   if meta[2] == '0' then seconds = math.min(seconds, 30) end
   return seconds * 1000
-end
-
-local function window_ms(base) return window_of(base .. ':meta') end
-
--- The retention keys of one stream, for commit.lua (which builds its keys from base).
-local function retention_of(base)
-  return { cws = base .. ':cws', cwe = base .. ':cwe', dead = base .. ':dead' }
 end
 
 -- Whether a held clip covers [start, finish).
@@ -106,13 +97,6 @@ local function trim_keys(r, index, archive, now, window, budget)
   return #members, #old > 2 * budget
 end
 
--- The commit path's trim (commit.lua): a few chunks per committed chunk
--- keeps up with any window; the cleaner does the rest.
-local function trim_index(base, pl, now, window)
-  local removed = trim_keys(retention_of(base), base .. ':i:' .. pl, base .. ':a:' .. pl, now, window, 16)
-  return removed
-end
-
 -- A released clip's span [ws, we) in one rendition's archive goes into
 -- `recheck` (as "pl|from|to|clipId"): sweep_retention.lua looks at those
 -- chunks again, a batch at a time. `from` is a ZRANGEBYSCORE bound.
@@ -136,18 +120,17 @@ end
 -- A chunk arrives (commit.lua, before last_chunk_at moves): the first one
 -- after silence makes the stream live. `live_ev` remembers what was last
 -- announced, so live and offline alternate (offline: src/events/lua).
-local function note_chunk_for_events(base, now)
-  local meta = base .. ':meta'
+local function note_chunk_for_events(meta, outbox, now)
   local m = redis.call('HMGET', meta, 'id', 'live_ev', 'last_chunk_at', 'tdur')
   if not m[1] then return end
   if m[2] == '1' then
     local silent_ms = 3 * math.max(tonumber(m[4] or '0') or 0, 1) * 1000
     if now - tonumber(m[3] or '0') <= silent_ms then return end
     -- Silence the sweep has not noticed yet: offline first, then live again.
-    outbox_push(base .. ':outbox', 'stream.offline', m[1], meta)
+    outbox_push(outbox, 'stream.offline', m[1], meta)
   end
   redis.call('HSET', meta, 'live_ev', '1')
-  outbox_push(base .. ':outbox', 'stream.live', m[1], meta)
+  outbox_push(outbox, 'stream.live', m[1], meta)
 end
 
 -- Clips whose expiration has come leave the clip list with their
