@@ -34,7 +34,7 @@ function settings(name: string, failFastMs: number | undefined): RedisOptions {
  * With `cluster`, `url` names one node of a Redis Cluster (redis://host:port,
  * or several separated by commas) and the client finds the others. The
  * service's keys fit a cluster: each stream's keys share one hash slot, every
- * script names a key of that slot, and BullMQ's prefix is hash-tagged. The
+ * script names every key it touches, and BullMQ's prefix is hash-tagged. The
  * cluster client answers the same commands, so the rest of the code takes it
  * as a Redis.
  */
@@ -46,11 +46,15 @@ export async function connectRedis(url: string, name: string, opts: ConnectOptio
       return { host: parsed.hostname, port: Number(parsed.port || 6379) };
     });
     const first = new URL(url.split(',')[0]);
-    // The cluster client keeps its own offline queue (slot refreshes and
-    // redirections go through it); a command still fails after the timeout.
+    // The cluster client queues commands itself while it is not ready (the
+    // nodes' own queues never see them): a connection a request waits on
+    // must not queue there either, or a whole cluster down would hang every
+    // request until it is back.
     const { enableOfflineQueue: _queue, retryStrategy: _nodeRetry, lazyConnect: _lazy, ...nodeOptions } = options;
     const cluster = new Cluster(nodes, {
       lazyConnect: true,
+      enableOfflineQueue: opts.failFastMs === undefined,
+      clusterRetryStrategy: retryStrategy,
       redisOptions: {
         ...nodeOptions,
         username: first.username || undefined,

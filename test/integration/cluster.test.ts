@@ -1,6 +1,6 @@
 // The same code on a Redis Cluster (SPEC 9): a throwaway three-node cluster,
 // a stream pushed into it, clips cut and played, a VOD promoted. Each
-// stream's keys share one slot, every script names a key of that slot, and
+// stream's keys share one slot, every script names every key it touches, and
 // BullMQ's queues use a hash-tagged prefix, so nothing here is cross-slot.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import { fakeClock, fixtureChunkBytes, ladder, LADDER_RENDITIONS, livePlaylist, 
 
 const run = promisify(execFile);
 const nodes: ChildProcess[] = [];
+const nodeArgs: string[][] = [];
 let dir: string;
 let service: Service;
 let apiKey: string;
@@ -40,8 +41,10 @@ async function startCluster(): Promise<string[]> {
     const port = await freePort();
     const nodeDir = path.join(dir, String(port));
     await run('mkdir', ['-p', nodeDir]);
-    nodes.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-      '--cluster-config-file', path.join(nodeDir, 'nodes.conf'), '--dir', nodeDir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+      '--cluster-config-file', path.join(nodeDir, 'nodes.conf'), '--dir', nodeDir, '--save', '', '--appendonly', 'no'];
+    nodeArgs.push(args);
+    nodes.push(spawn('redis-server', args, { stdio: 'ignore' }));
     addresses.push(`127.0.0.1:${port}`);
   }
   for (const address of addresses) {
@@ -121,5 +124,23 @@ describe('on a Redis Cluster', () => {
       return found?.status === 'ready' && found;
     }, 'the VOD to be ready', 30_000, 100);
     expect(video.videos.map((v) => v.segments)).toEqual([4, 4, 4]);
+  }, 60_000);
+
+  it('answers 503 at once while the whole cluster is down, and serves again when it is back', async () => {
+    const exited = nodes.map((node) => new Promise((resolve) => node.once('exit', resolve)));
+    for (const node of nodes) node.kill('SIGKILL');
+    await Promise.all(exited);
+    const started = Date.now();
+    const down = await api('GET', '/streaming/streams');
+    expect(down.statusCode).toBe(503);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(down.json()).toMatchObject({ statusCode: 503, message: expect.stringContaining('retry') });
+
+    // Back with their cluster configuration (slots) but, without persistence, empty.
+    nodes.splice(0, nodes.length, ...nodeArgs.map((args) => spawn('redis-server', args, { stdio: 'ignore' })));
+    const port = nodeArgs[0][1];
+    await waitFor(async () => (await run('redis-cli', ['-p', port, 'cluster', 'info']).catch(() => ({ stdout: '' }))).stdout.includes('cluster_state:ok'), 'cluster_state:ok', 20_000, 100);
+    // The company's key went with the data: 401, answered by a cluster that is back.
+    await waitFor(async () => (await api('GET', '/streaming/streams')).statusCode === 401, 'the API to answer again', 20_000, 200);
   }, 60_000);
 });
