@@ -68,18 +68,21 @@ export class Mp4Cache {
     throw new Mp4Unavailable(503, 'the MP4 was evicted right after its build; try again');
   }
 
-  /** Makes sure the file exists; concurrent callers in this process share one attempt. */
-  ensure(clip: ClipRecord, rendition: ClipRendition): Promise<void> {
+  /**
+   * Makes sure the file exists; concurrent callers in this process share one
+   * attempt. `nice`: the remux's niceness if this call builds (a prebuild's).
+   */
+  ensure(clip: ClipRecord, rendition: ClipRendition, nice = 0): Promise<void> {
     const key = keyOf(clip, rendition);
     let pending = this.building.get(key);
     if (!pending) {
-      pending = this.obtain(clip, rendition, key).finally(() => this.building.delete(key));
+      pending = this.obtain(clip, rendition, key, nice).finally(() => this.building.delete(key));
       this.building.set(key, pending);
     }
     return pending;
   }
 
-  private async obtain(clip: ClipRecord, rendition: ClipRendition, key: string): Promise<void> {
+  private async obtain(clip: ClipRecord, rendition: ClipRendition, key: string, nice: number): Promise<void> {
     const lockKey = this.ctx.keys.stream.mp4Lock(clip.stream_id, clip.id, `${rendition.name}${clip.accuracy === 'frame' ? '_frame' : ''}`);
     const lock = new BuildLock(this.ctx.redis, lockKey, (err) => this.ctx.log.warn({ err, clip_id: clip.id }, 'mp4 build lock'));
     const deadline = Date.now() + this.ctx.config.ffmpegTimeoutMs + LEASE_MS + 5_000;
@@ -98,7 +101,7 @@ export class Mp4Cache {
         await sleep(POLL_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
       }
-      if ('lease' in attempt) return this.buildHolding(clip, rendition, key, attempt.lease);
+      if ('lease' in attempt) return this.buildHolding(clip, rendition, key, attempt.lease, nice);
       // The build we waited for (in another process) failed: so do we.
       if ('failed' in attempt) throw new Mp4Unavailable(500, FAILED);
       waitedOn = attempt.held;
@@ -107,18 +110,18 @@ export class Mp4Cache {
     }
   }
 
-  private async buildHolding(clip: ClipRecord, rendition: ClipRendition, key: string, lease: Lease): Promise<void> {
+  private async buildHolding(clip: ClipRecord, rendition: ClipRendition, key: string, lease: Lease, nice: number): Promise<void> {
     let failed = true;
     try {
       // The holder before us may have finished between our check and our lock.
-      if (!(await this.store.has(key))) await this.build(clip, rendition, key);
+      if (!(await this.store.has(key))) await this.build(clip, rendition, key, nice);
       failed = false;
     } finally {
       await lease.release(failed).catch((err) => this.ctx.log.warn({ err, clip_id: clip.id }, 'mp4 build lock release failed'));
     }
   }
 
-  private async build(clip: ClipRecord, rendition: ClipRendition, key: string): Promise<void> {
+  private async build(clip: ClipRecord, rendition: ClipRendition, key: string, nice: number): Promise<void> {
     const file = this.store.fileOf(key);
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await mkdir(path.dirname(file), { recursive: true });
@@ -129,7 +132,7 @@ export class Mp4Cache {
     try {
       await remuxTsToMp4(await clipRunStreams(this.ctx, clip, rendition.playlist), tmp, {
         signal: this.abort.signal, timeoutMs: this.ctx.config.ffmpegTimeoutMs, log: this.ctx.log, clipId: clip.id,
-        codecs: rendition.codecs, format,
+        codecs: rendition.codecs, format, nice,
       });
       remuxed = true;
       await this.store.put(key, tmp);

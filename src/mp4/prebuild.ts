@@ -41,14 +41,14 @@ export const prebuildWhenReady: ReadyHook = async (ctx, _queues, clip) => {
   if (!cache || !ctx.config.mp4Prebuild || !master || clip.deleted) return;
   // A precise clip's file is built once its precise version landed (the hooks run again then).
   if (clip.precise && !clip.preciseDone) return;
-  backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}_${clip.accuracy}`, async () => {
+  backgroundOf(ctx).submit(`mp4:${clip.stream_id}/${clip.id}_${master.name}_${clip.accuracy}`, async (_signal, nice) => {
     // Gone meanwhile (cache closed at shutdown): nothing to do.
     if (caches.get(ctx) !== cache) return;
     // The task may run long after it was queued: a clip deleted or expired
     // since must not get its file back.
     const current = await loadClip(ctx, clip.stream_id, clip.id);
     if (!current || current.status !== 'ready' || current.deleted) return;
-    await cache.ensure(current, master);
+    await cache.ensure(current, master, nice);
     ctx.log.debug({ clip_id: clip.id }, 'mp4 prebuilt');
   });
 };

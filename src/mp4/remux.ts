@@ -13,7 +13,7 @@ import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
 import { metrics } from '../metrics.js';
-import { lowerPriority, niceness } from '../util/background.js';
+import { lowerPriority } from '../util/background.js';
 
 const STDERR_TAIL_LINES = 20;
 const CHUNKS_AHEAD = 4;
@@ -96,6 +96,8 @@ export interface RemuxOptions {
   codecs?: string;
   /** Default mpegts. */
   format?: ChunkFormat;
+  /** Niceness of the ffmpeg child: a background prebuild's, so requests come first (default 0). */
+  nice?: number;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function remuxTsToMp4(
   outFile: string,
   opts: RemuxOptions,
 ): Promise<void> {
-  const { signal, timeoutMs, log, clipId } = opts;
+  const { signal, timeoutMs, log, clipId, nice = 0 } = opts;
   const began = performance.now();
   started += 1;
   const runs = Array.isArray(source) ? source : [source];
@@ -119,14 +121,14 @@ export async function remuxTsToMp4(
     // fMP4 carries AAC as MP4 wants it already.
     const output = format === 'mpegts' && hasAacAudio(opts.codecs) ? [...OUTPUT_OPTIONS, ...AAC_TO_MP4] : OUTPUT_OPTIONS;
     if (runs.length === 1) {
-      await runFfmpeg(runs[0], outFile, ['-f', format], output, signal, timeoutMs);
+      await runFfmpeg(runs[0], outFile, ['-f', format], output, signal, timeoutMs, nice);
     } else {
       // Timestamps restart at each discontinuity; read as one stream, ffmpeg
       // shifts the later run by whichever track notices first, leaving holes
       // of seconds and frames out of order. The concat demuxer places each
       // run right after the end of the one before, both tracks alike.
       const list = await spillRuns(runs, outFile, spilled);
-      await runFfmpeg(list, outFile, ['-f', 'concat', '-safe', '0'], output, signal, timeoutMs);
+      await runFfmpeg(list, outFile, ['-f', 'concat', '-safe', '0'], output, signal, timeoutMs, nice);
     }
     metrics.remuxSeconds.observe((performance.now() - began) / 1000);
     log.info({ clip_id: clipId, runs: runs.length, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
@@ -167,7 +169,7 @@ async function spillRuns(runs: (NodeJS.ReadableStream | string)[], outFile: stri
 }
 
 function runFfmpeg(
-  source: NodeJS.ReadableStream | string, outFile: string, input: string[], output: string[], signal: AbortSignal | undefined, timeoutMs: number,
+  source: NodeJS.ReadableStream | string, outFile: string, input: string[], output: string[], signal: AbortSignal | undefined, timeoutMs: number, nice: number,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const command = ffmpeg(source as string, { stdoutLines: STDERR_TAIL_LINES * 2 })
@@ -175,8 +177,6 @@ function runFfmpeg(
       .outputOptions(['-hide_banner', '-loglevel', 'warning', ...output])
       .output(outFile);
     let stopped: string | undefined;
-    // Background work (a prebuild) remuxes niced: requests come first.
-    const nice = niceness();
     const stop = (why: string) => {
       stopped ??= why;
       // Before 'start' there is no child yet; the 'start' handler kills it then.

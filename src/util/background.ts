@@ -3,11 +3,11 @@
 // costs a Map insert; a task starts only after submissions have paused for a
 // moment (a burst of clip creations is over) or it has waited long enough; a
 // few run at once, fewer than the cores, so the API keeps a core of its own;
-// and ffmpeg children started inside a task run `nice`d (see niceness()).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// and a task is told the niceness its ffmpeg children run at (lowerPriority).
 import os from 'node:os';
 
-export type BackgroundTask = (signal: AbortSignal) => Promise<void>;
+/** `nice`: the niceness its child processes should run at (pass it to lowerPriority). */
+export type BackgroundTask = (signal: AbortSignal, nice: number) => Promise<void>;
 
 export interface BackgroundOptions {
   /** Tasks running at once. Default: half the cores, at least one. */
@@ -33,15 +33,13 @@ export function defaultConcurrency(cores = os.availableParallelism?.() ?? os.cpu
   return Math.max(1, Math.floor(cores / 2));
 }
 
-const context = new AsyncLocalStorage<number>();
-
-/** Niceness for a child process spawned now: the queue's inside a background task, else 0. */
-export function niceness(): number {
-  return context.getStore() ?? 0;
-}
-
-/** Lowers a child's CPU priority to the current niceness(); never fails the caller. */
-export function lowerPriority(pid: number | undefined, nice = niceness()): void {
+/**
+ * Lowers a child's CPU priority; never fails the caller. The niceness is
+ * passed down explicitly, not carried by an AsyncLocalStorage: enabling one
+ * makes every promise of the process pay for async hooks (several times the
+ * cost of an await, measured), requests included.
+ */
+export function lowerPriority(pid: number | undefined, nice: number): void {
   if (!pid || nice <= 0) return;
   try {
     os.setPriority(pid, nice);
@@ -141,8 +139,8 @@ export class BackgroundQueue {
     while (this.running.size < this.concurrency && this.nextStartIn() === 0) {
       const [key, item] = this.queued.entries().next().value as [string, Queued];
       this.queued.delete(key);
-      const run = context
-        .run(this.nice, async () => item.task(this.abort.signal))
+      const run = Promise.resolve()
+        .then(() => item.task(this.abort.signal, this.nice))
         .catch((err: unknown) => {
           if (!this.abort.signal.aborted) this.options.onError?.(key, err);
         })

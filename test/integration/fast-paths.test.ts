@@ -2,6 +2,7 @@
 // beyond generous bounds): prebuilds queued behind a burst of clip creations,
 // chunks served from memory exactly as Redis holds them, live playlists built
 // once per change, gzip and 304s.
+import { executionAsyncId } from 'node:async_hooks';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteClip } from '../../src/clips/clips.js';
@@ -55,6 +56,13 @@ describe('MP4 prebuilds behind a burst of ready clips', () => {
     const mp4 = await h.get(`/rec/${h.company.client_id}_${stream.id}/rec_${clips[0].id}_master.mp4`);
     expect(mp4.statusCode).toBe(200);
     expect(mp4.headers['content-type']).toBe('video/mp4');
+    // Nothing the service ran (prebuilds included) turned on a promise hook,
+    // which would make every promise of every request pay for async hooks:
+    // with one on, each continuation gets its own async id; without, 0.
+    await Promise.resolve();
+    const first = executionAsyncId();
+    await Promise.resolve();
+    expect([first, executionAsyncId()]).toEqual([0, 0]);
   }, 200_000);
 });
 

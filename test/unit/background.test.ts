@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { BackgroundQueue, defaultConcurrency, lowerPriority, niceness } from '../../src/util/background.js';
+import { executionAsyncId } from 'node:async_hooks';
+import { BackgroundQueue, defaultConcurrency, lowerPriority } from '../../src/util/background.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -107,25 +108,42 @@ describe('background queue', () => {
     expect(queue.active).toBe(0);
   });
 
-  it('children spawned inside a task run niced; outside, at normal priority', async () => {
-    expect(niceness()).toBe(0);
+  it('tells a task its niceness, and lowerPriority runs the task\'s child at it', async () => {
     const queue = new BackgroundQueue({ concurrency: 1, quietMs: 0, niceness: 10 });
     let seen: number | undefined;
-    let insideNice = -1;
-    queue.submit('spawn', async () => {
-      insideNice = niceness();
+    let told = -1;
+    queue.submit('spawn', async (_signal, nice) => {
+      told = nice;
       const child = spawn('sleep', ['2'], { stdio: 'ignore' });
       try {
         await sleep(20);
-        lowerPriority(child.pid);
+        lowerPriority(child.pid, nice);
         seen = os.getPriority(child.pid);
       } finally {
         child.kill('SIGKILL');
       }
     });
     await queue.idle();
-    expect(insideNice).toBe(10);
+    expect(told).toBe(10);
     expect(seen).toBe(Math.max(10, os.getPriority()));
     await queue.close();
+  });
+
+  it('leaves async hooks off: with them on, every promise of the process pays for them', async () => {
+    // With a promise hook on (an AsyncLocalStorage ever run turns one on for
+    // good), each promise continuation gets its own async id; without, 0.
+    const continuationIds = async () => {
+      await Promise.resolve();
+      const first = executionAsyncId();
+      await Promise.resolve();
+      return [first, executionAsyncId()];
+    };
+    const queue = new BackgroundQueue({ concurrency: 1, quietMs: 0, niceness: 10 });
+    queue.submit('work', async () => {
+      await sleep(1);
+    });
+    await queue.idle();
+    await queue.close();
+    expect(await continuationIds()).toEqual([0, 0]);
   });
 });
