@@ -73,6 +73,7 @@ function submit(ctx: Context, key: string, task: () => Promise<void>): void {
     onDrop: (task) => ctx.log.info({ task }, 'background queue full: task dropped'),
   });
   queues.add(queue);
+  // Behind every clip's MP4: nobody waits on a tile in particular.
   queue.submit(key, async () => {
     try {
       await task();
@@ -81,7 +82,7 @@ function submit(ctx: Context, key: string, task: () => Promise<void>): void {
       if (INTERRUPTED.test((err as Error)?.message ?? '')) ctx.log.debug({ err: (err as Error).message }, 'thumbnail interrupted');
       else ctx.log.warn({ err }, 'making a thumbnail failed');
     }
-  });
+  }, 'idle');
 }
 
 /** Makes the tiles that are due now, without waiting for company, and resolves once none is left (tests, shutdown). */

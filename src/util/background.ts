@@ -24,6 +24,14 @@ export interface BackgroundOptions {
   onDrop?: (key: string) => void;
 }
 
+/**
+ * Which work goes first once the queue may run something: a clip's MP4
+ * (a viewer may ask for it any moment) before a thumbnail tile (nobody
+ * waits on one in particular). Within a lane, submission order.
+ */
+export type BackgroundLane = 'clip' | 'idle';
+const LANES: readonly BackgroundLane[] = ['clip', 'idle'];
+
 interface Queued {
   task: BackgroundTask;
   queuedAt: number;
@@ -54,8 +62,8 @@ export class BackgroundQueue {
   private readonly maxDeferMs: number;
   private readonly maxQueued: number;
   private readonly nice: number;
-  /** Insertion order is submission order; a key submitted again keeps its place. */
-  private readonly queued = new Map<string, Queued>();
+  /** Per lane, insertion order is submission order; a key submitted again keeps its place. */
+  private readonly queued: Record<BackgroundLane, Map<string, Queued>> = { clip: new Map(), idle: new Map() };
   private readonly running = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private lastSubmitAt = 0;
@@ -73,15 +81,17 @@ export class BackgroundQueue {
   /**
    * Queues `task` under `key` and returns at once. A key already queued or
    * running is not queued twice (the work is the same). False once closed.
+   * Past the bound, the oldest task of the last lane that has one is dropped.
    */
-  submit(key: string, task: BackgroundTask): boolean {
+  submit(key: string, task: BackgroundTask, lane: BackgroundLane = 'clip'): boolean {
     if (this.abort.signal.aborted) return false;
     this.lastSubmitAt = Date.now();
-    if (this.running.has(key) || this.queued.has(key)) return true;
-    this.queued.set(key, { task, queuedAt: this.lastSubmitAt });
-    while (this.queued.size > this.maxQueued) {
-      const oldest = this.queued.keys().next().value as string;
-      this.queued.delete(oldest);
+    if (this.running.has(key) || LANES.some((l) => this.queued[l].has(key))) return true;
+    this.queued[lane].set(key, { task, queuedAt: this.lastSubmitAt });
+    while (this.pending > this.maxQueued) {
+      const from = this.queued[[...LANES].reverse().find((l) => this.queued[l].size > 0)!];
+      const oldest = from.keys().next().value as string;
+      from.delete(oldest);
       this.options.onDrop?.(oldest);
     }
     this.schedule();
@@ -89,7 +99,7 @@ export class BackgroundQueue {
   }
 
   get pending(): number {
-    return this.queued.size;
+    return this.queued.clip.size + this.queued.idle.size;
   }
 
   get active(): number {
@@ -98,7 +108,7 @@ export class BackgroundQueue {
 
   /** Resolves once nothing is queued or running (tests, benchmarks). */
   idle(): Promise<void> {
-    if (this.queued.size === 0 && this.running.size === 0) return Promise.resolve();
+    if (this.pending === 0 && this.running.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -107,7 +117,7 @@ export class BackgroundQueue {
     this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.queued.clear();
+    for (const lane of LANES) this.queued[lane].clear();
     await Promise.allSettled(this.running.values());
     this.notifyIdle();
   }
@@ -127,7 +137,7 @@ export class BackgroundQueue {
   /** Milliseconds until the head of the queue may start; null: nothing can start. */
   private nextStartIn(): number | null {
     if (this.running.size >= this.concurrency) return null;
-    const head = this.queued.values().next().value as Queued | undefined;
+    const head = this.head()?.[1];
     if (!head) return null;
     const now = Date.now();
     const quiet = this.lastSubmitAt + this.quietMs - now;
@@ -135,10 +145,19 @@ export class BackgroundQueue {
     return Math.max(0, Math.min(quiet, overdue));
   }
 
+  /** The task to start next: the first of the first lane that has one. */
+  private head(): [string, Queued, BackgroundLane] | undefined {
+    for (const lane of LANES) {
+      const first = this.queued[lane].entries().next().value as [string, Queued] | undefined;
+      if (first) return [first[0], first[1], lane];
+    }
+    return undefined;
+  }
+
   private startDue(): void {
     while (this.running.size < this.concurrency && this.nextStartIn() === 0) {
-      const [key, item] = this.queued.entries().next().value as [string, Queued];
-      this.queued.delete(key);
+      const [key, item, lane] = this.head()!;
+      this.queued[lane].delete(key);
       const run = Promise.resolve()
         .then(() => item.task(this.abort.signal, this.nice))
         .catch((err: unknown) => {
@@ -155,7 +174,7 @@ export class BackgroundQueue {
   }
 
   private notifyIdle(): void {
-    if (this.queued.size > 0 || this.running.size > 0) return;
+    if (this.pending > 0 || this.running.size > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -146,4 +146,21 @@ describe('background queue', () => {
     await queue.close();
     expect(await continuationIds()).toEqual([0, 0]);
   });
+
+  it('runs a clip\'s task before thumbnail tiles queued earlier, and drops tiles first when full', async () => {
+    const order: string[] = [];
+    const dropped: string[] = [];
+    const queue = new BackgroundQueue({ concurrency: 1, quietMs: 0, maxQueued: 4, onDrop: (key) => dropped.push(key) });
+    const task = (key: string) => async () => {
+      order.push(key);
+    };
+    for (const key of ['tile1', 'tile2', 'tile3']) queue.submit(key, task(key), 'idle');
+    queue.submit('mp4', task('mp4'));
+    // Full: the oldest tile goes, the clip's task stays.
+    queue.submit('mp4b', task('mp4b'), 'clip');
+    expect(dropped).toEqual(['tile1']);
+    await queue.idle();
+    expect(order).toEqual(['mp4', 'mp4b', 'tile2', 'tile3']);
+    await queue.close();
+  });
 });
