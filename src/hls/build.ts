@@ -13,6 +13,12 @@ export interface MediaPlaylistInput {
   uri(chunk: ChunkRef): string;
   /** The URI of an fMP4 init segment, by id (chunks with an `init`); EXT-X-MAP names it. */
   initUri?(init: string): string;
+  /**
+   * Live only: seconds from the playlist's end within which chunks are never
+   * skipped. Given, the playlist offers delta updates (EXT-X-SERVER-CONTROL
+   * CAN-SKIP-UNTIL, RFC 8216bis 4.4.3.8) and buildMediaPlaylists writes one.
+   */
+  skipBoundary?: number;
 }
 
 /** Chunk URIs end so a player can tell the format (hls.js and ffmpeg look at EXT-X-MAP, some players at the name). */
@@ -24,16 +30,38 @@ export function chunkExtension(chunk: ChunkRef): string {
 const GAP_MS = 500;
 
 export function buildMediaPlaylist(input: MediaPlaylistInput): string {
+  return buildMediaPlaylists(input).full;
+}
+
+/**
+ * The playlist, and where it offers them (skipBoundary) its delta update
+ * (RFC 8216bis 6.2.5.1): the same text with the chunks further from the end
+ * than the boundary, and every tag applied to them, replaced by one
+ * EXT-X-SKIP. What follows it is the full text's tail line for line, so a
+ * player that merges it into its copy holds the full playlist. Null: nothing
+ * lies that far back yet (the full playlist is the answer).
+ */
+export function buildMediaPlaylists(input: MediaPlaylistInput): { full: string; delta: string | null } {
   // EXT-X-MAP outside an I-frame playlist needs version 6 or more (RFC 8216
   // section 7); 7 as ffmpeg writes for fMP4.
   const fmp4 = input.chunks.some((c) => c.init);
-  const lines = ['#EXTM3U', `#EXT-X-VERSION:${fmp4 ? 7 : 3}`, `#EXT-X-TARGETDURATION:${input.targetDuration}`];
-  lines.push(`#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`);
-  lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`);
-  if (input.type !== 'LIVE') lines.push(`#EXT-X-PLAYLIST-TYPE:${input.type}`);
-  lines.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  const version = fmp4 ? 7 : 3;
+  const head = [`#EXT-X-TARGETDURATION:${input.targetDuration}`];
+  // No version needed for it (RFC 8216bis section 8): players that know
+  // nothing of delta updates ignore it and read today's playlist.
+  if (input.skipBoundary !== undefined) head.push(`#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=${input.skipBoundary}`);
+  head.push(`#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`);
+  // Skipping leaves this as it is (4.4.5.2): a player counts the
+  // discontinuities of the skipped part in its own copy.
+  head.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`);
+  if (input.type !== 'LIVE') head.push(`#EXT-X-PLAYLIST-TYPE:${input.type}`);
+  head.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${version}`, ...head];
+  /** Index in `lines` of each chunk's first line (its tags, then EXTINF and URI). */
+  const firstLine: number[] = [];
   let previous: ChunkRef | undefined;
   for (const chunk of input.chunks) {
+    firstLine.push(lines.length);
     const discontinuity = previous !== undefined && (chunk.discontinuity || chunk.discSeq !== previous.discSeq);
     if (discontinuity) lines.push('#EXT-X-DISCONTINUITY');
     // Also dated where time jumps with no discontinuity (a chunk whose bytes
@@ -52,7 +80,32 @@ export function buildMediaPlaylist(input: MediaPlaylistInput): string {
     previous = chunk;
   }
   if (input.type === 'VOD') lines.push('#EXT-X-ENDLIST');
-  return lines.join('\n') + '\n';
+  const full = lines.join('\n') + '\n';
+  const skipped = input.skipBoundary === undefined ? 0 : skippable(input.chunks, input.skipBoundary * 1000);
+  if (skipped === 0) return { full, delta: null };
+  // EXT-X-SKIP needs version 9 (RFC 8216bis section 8).
+  const delta = ['#EXTM3U', '#EXT-X-VERSION:9', ...head, `#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`];
+  // The init the first chunk kept plays with was named before it, in the
+  // skipped part; it applies to the kept chunks too, so it stays (4.4.5.2:
+  // only tags of skipped chunks go).
+  const kept = input.chunks[skipped];
+  if (kept.init && input.initUri && input.chunks[skipped - 1].init === kept.init) {
+    delta.push(`#EXT-X-MAP:URI="${input.initUri(kept.init)}"`);
+  }
+  return { full, delta: delta.concat(lines.slice(firstLine[skipped])).join('\n') + '\n' };
+}
+
+/**
+ * How many of the first chunks end further than `boundaryMs` from the end of
+ * the last one (RFC 8216bis 6.2.5.1: those a delta update replaces).
+ */
+function skippable(chunks: ChunkRef[], boundaryMs: number): number {
+  let after = 0;
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    if (after > boundaryMs) return i + 1;
+    after += chunks[i].durationMs;
+  }
+  return 0;
 }
 
 /** Smallest target duration valid for these chunks: every EXTINF rounded must fit. */

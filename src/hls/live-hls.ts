@@ -3,16 +3,18 @@
 // lists 7,200 chunks, so it is built once per change and kept
 // (playlist-cache.ts): a request reads the stream's record and chunk counters
 // in one round trip (liveState), and the text is rebuilt only when they show
-// a new chunk, or when the oldest chunk listed has left the window.
+// a new chunk, or when the oldest chunk listed has left the window. Where the
+// window is long, a media playlist's delta update (RFC 8216bis 6.2.5.1) is
+// built with it, so a polling player fetches only the recent part.
 import type { Context } from '../context.js';
 import { perService } from '../util/per-service.js';
 import { readChunkWith } from '../dvr/chunk-read.js';
 import { parseChunkRefs, type ChunkRef } from '../dvr/chunk-ref.js';
 import { loadRenditions, type RenditionInfo } from '../dvr/renditions.js';
 import { loadStream, parseRecord as parseStreamRecord, windowSeconds, type StreamRecord } from '../dvr/streams.js';
-import { buildMasterPlaylist, buildMediaPlaylist, chunkExtension, targetDurationFor } from './build.js';
+import { buildMasterPlaylist, buildMediaPlaylists, chunkExtension, targetDurationFor } from './build.js';
 import { liveInitUri } from './init-serve.js';
-import { playlistCacheOf, preparePlaylist, type BuiltPlaylist } from './playlist-cache.js';
+import { playlistCacheOf, preparePlaylist, type BuiltPlaylist, type PlaylistMeta } from './playlist-cache.js';
 
 /** A live master measures bitrates over the last minute. */
 const MASTER_SPAN_MS = 60_000;
@@ -38,22 +40,58 @@ export async function buildLiveMaster(ctx: Context, stream: StreamRecord): Promi
   return { text: buildMasterPlaylist(variants), validUntil };
 }
 
+/**
+ * The skip boundary of a live media playlist (seconds), or undefined: no delta
+ * updates. Six target durations is the least RFC 8216bis 4.4.3.8 allows and
+ * keeps the delta smallest; a player polls once per target duration and asks
+ * for a delta only with a copy younger than half the boundary (6.3.7), so it
+ * has three polls to spare. Offered only where the window is at least twice
+ * the boundary, so a delta leaves out at least half of it: a shorter window
+ * spans under twelve target durations, a playlist of a KB or so whose cost
+ * per request is not its bytes, and a second version of it would only be one
+ * more thing a player could merge wrong.
+ */
+function skipBoundaryFor(stream: StreamRecord, targetDuration: number): number | undefined {
+  const boundary = 6 * targetDuration;
+  return windowSeconds(stream) >= 2 * boundary ? boundary : undefined;
+}
+
+/**
+ * Whether a request's `_HLS_skip` asks for a delta update: YES, or v2 (date
+ * ranges skipped too: there are none here, so it is answered as YES). Any other
+ * value is ignored, not refused: the full playlist is always a right answer
+ * (a player must take one, 6.3.7), and a value a later revision of the
+ * protocol adds must not stop a player.
+ */
+export function asksDelta(skip: unknown): boolean {
+  return skip === 'YES' || skip === 'v2';
+}
+
+interface LiveBuild {
+  text: string;
+  validUntil: number;
+  /** The delta update's text, where the playlist offers one and something lies past its boundary. */
+  delta?: string | null;
+}
+
 /** A rendition's live media playlist as built from Redis now; null: no such rendition. */
-export async function buildLiveMedia(ctx: Context, stream: StreamRecord, name: string): Promise<{ text: string; validUntil: number } | null> {
+export async function buildLiveMedia(ctx: Context, stream: StreamRecord, name: string): Promise<LiveBuild | null> {
   const rendition = (await loadRenditions(ctx, stream.id)).find((r) => r.name === name);
   if (!rendition) return null;
   const chunks = await windowChunks(ctx, stream, rendition.playlist);
-  const text = buildMediaPlaylist({
+  const targetDuration = targetDurationFor(chunks, Math.max(stream.tdur, 1));
+  const { full, delta } = buildMediaPlaylists({
     type: 'LIVE',
-    targetDuration: targetDurationFor(chunks, Math.max(stream.tdur, 1)),
+    targetDuration,
     mediaSequence: chunks[0]?.n ?? 0,
     discontinuitySequence: chunks[0]?.discSeq ?? 0,
     chunks,
     uri: (c) => `${c.id}.${chunkExtension(c)}`,
     initUri: liveInitUri,
+    skipBoundary: skipBoundaryFor(stream, targetDuration),
   });
   // The first chunk drops out of the window (its start passes the window's start) then.
-  return { text, validUntil: chunks.length > 0 ? chunks[0].start + windowSeconds(stream) * 1000 : Infinity };
+  return { text: full, delta, validUntil: chunks.length > 0 ? chunks[0].start + windowSeconds(stream) * 1000 : Infinity };
 }
 
 interface LiveState {
@@ -110,33 +148,51 @@ async function liveState(ctx: Context, clientId: number, streamId: number, playK
   return state;
 }
 
+/**
+ * The playlist as cached for the stream's state now, built if it is not.
+ * `delta`: its delta update instead, where it has one; built and kept with
+ * the full text (under a key of its own, bounded by the same cache).
+ */
 async function cachedLive(
   ctx: Context, clientId: number, streamId: number, playKey: string, which: string,
-  build: (stream: StreamRecord) => Promise<{ text: string; validUntil: number } | null>,
+  build: (stream: StreamRecord) => Promise<LiveBuild | null>, delta = false,
 ): Promise<BuiltPlaylist | null> {
   const state = await liveState(ctx, clientId, streamId, playKey);
   if (!state) return null;
   const cache = playlistCacheOf(ctx);
   const key = `live:${streamId}/${which}`;
+  const deltaKey = `${key}?_HLS_skip`;
+  const current = (meta: PlaylistMeta) => meta.fingerprint === state.fingerprint && ctx.clock.now() <= (meta.validUntil ?? 0);
   const hit = cache.get(key);
-  if (hit && hit.meta.fingerprint === state.fingerprint && ctx.clock.now() <= (hit.meta.validUntil ?? 0)) return hit.built;
+  if (hit && current(hit.meta)) {
+    if (!delta || !hit.meta.delta) return hit.built;
+    const deltaHit = cache.get(deltaKey);
+    if (deltaHit && current(deltaHit.meta)) return deltaHit.built;
+  }
   const made = await cache.once(`${key}|${state.fingerprint}`, async () => {
     const fresh = await build(state.stream);
     if (!fresh) return null;
-    const built = preparePlaylist(fresh.text, ctx.clock.now());
-    const meta = { fingerprint: state.fingerprint, validUntil: fresh.validUntil };
-    cache.set(key, built, meta);
-    return { built, meta };
+    const now = ctx.clock.now();
+    const meta = { fingerprint: state.fingerprint, validUntil: fresh.validUntil, delta: Boolean(fresh.delta) };
+    const built = { full: preparePlaylist(fresh.text, now), delta: fresh.delta ? preparePlaylist(fresh.delta, now) : null };
+    cache.set(key, built.full, meta);
+    if (built.delta) cache.set(deltaKey, built.delta, meta);
+    else cache.delete(deltaKey);
+    return built;
   });
-  return made?.built ?? null;
+  if (!made) return null;
+  return delta && made.delta ? made.delta : made.full;
 }
 
 export function liveMaster(ctx: Context, clientId: number, streamId: number, playKey: string): Promise<BuiltPlaylist | null> {
   return cachedLive(ctx, clientId, streamId, playKey, 'master', (stream) => buildLiveMaster(ctx, stream));
 }
 
-export function liveMedia(ctx: Context, clientId: number, streamId: number, playKey: string, name: string): Promise<BuiltPlaylist | null> {
-  return cachedLive(ctx, clientId, streamId, playKey, name, (stream) => buildLiveMedia(ctx, stream, name));
+/** `delta`: the request asked for a delta update (asksDelta); it gets the full playlist where there is none. */
+export function liveMedia(
+  ctx: Context, clientId: number, streamId: number, playKey: string, name: string, delta = false,
+): Promise<BuiltPlaylist | null> {
+  return cachedLive(ctx, clientId, streamId, playKey, name, (stream) => buildLiveMedia(ctx, stream, name), delta);
 }
 
 /**

@@ -43,6 +43,8 @@ export interface PlaylistMeta {
   validUntil?: number;
   /** A ready clip's accuracy when built: a precise build landing since changes the text once. */
   accuracy?: string;
+  /** A live media playlist's: its delta update was built with it (and kept under a key of its own). */
+  delta?: boolean;
 }
 
 type M = PlaylistMeta;
@@ -50,7 +52,7 @@ type M = PlaylistMeta;
 /** A byte-bounded LRU of playlists, and one build at a time per key. */
 export class PlaylistCache {
   private readonly lru: Lru<{ built: BuiltPlaylist; meta: M; key: string }>;
-  private readonly building = new Map<string, Promise<{ built: BuiltPlaylist; meta: M } | null>>();
+  private readonly building = new Map<string, Promise<unknown>>();
 
   constructor(maxBytes: number) {
     this.lru = new Lru(maxBytes, (v) => weightOf(v.built, v.key));
@@ -70,10 +72,11 @@ export class PlaylistCache {
 
   /**
    * Builds under `flightKey` once however many requests ask at the same
-   * time; `build` decides whether to store what it made.
+   * time; `build` decides what to store of what it made (one flight key
+   * always builds the same kind of thing).
    */
-  once(flightKey: string, build: () => Promise<{ built: BuiltPlaylist; meta: M } | null>): Promise<{ built: BuiltPlaylist; meta: M } | null> {
-    let pending = this.building.get(flightKey);
+  once<T>(flightKey: string, build: () => Promise<T>): Promise<T> {
+    let pending = this.building.get(flightKey) as Promise<T> | undefined;
     if (!pending) {
       pending = build().finally(() => this.building.delete(flightKey));
       this.building.set(flightKey, pending);

@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { CHUNK_ID } from '../dvr/chunk-ref.js';
 import { idFragment } from '../ids.js';
 import { ClipHls } from '../hls/clip-hls.js';
-import { liveChunk, liveMaster, liveMedia } from '../hls/live-hls.js';
+import { asksDelta, liveChunk, liveMaster, liveMedia } from '../hls/live-hls.js';
 import { clipInit, liveInit } from '../hls/init-serve.js';
 import type { BuiltPlaylist } from '../hls/playlist-cache.js';
 
@@ -167,7 +167,7 @@ export async function playbackRoutes(
     return sendPlaylist(request, reply, playlist.built, cacheControl, playlist.final);
   });
 
-  app.get<{ Params: { owner: string; key: string; file: string } }>('/live/:owner/:key/:file', { schema, logLevel }, async (request, reply) => {
+  app.get<{ Params: { owner: string; key: string; file: string }; Querystring: Record<string, unknown> }>('/live/:owner/:key/:file', { schema, logLevel }, async (request, reply) => {
     const owner = ownerOf(request.params.owner);
     const key = request.params.key;
     if (!owner || !PLAY_KEY.test(key)) return notFound(reply);
@@ -181,9 +181,11 @@ export async function playbackRoutes(
     if (init) return sendChunk(request, reply, init[1], await liveInit(ctx, clientId, streamId, key, init[1]), CACHE_FOREVER, true);
     const playlist = LIVE_FILE.exec(file);
     if (!playlist) return notFound(reply);
+    // A media playlist may answer with its delta update (`_HLS_skip`); a
+    // multivariant one has none to give.
     const built = playlist[1] === 'master'
       ? await liveMaster(ctx, clientId, streamId, key)
-      : await liveMedia(ctx, clientId, streamId, key, playlist[1]);
+      : await liveMedia(ctx, clientId, streamId, key, playlist[1], asksDelta(request.query._HLS_skip));
     if (built === null) return notFound(reply);
     return sendPlaylist(request, reply, built, CACHE_CHANGING, false);
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkRef } from '../../src/dvr/chunk-ref.js';
 import {
-  buildMasterPlaylist, buildMediaPlaylist, measureBandwidth, targetDurationFor, type PlaylistType,
+  buildMasterPlaylist, buildMediaPlaylist, buildMediaPlaylists, measureBandwidth, targetDurationFor, type PlaylistType,
 } from '../../src/hls/build.js';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
@@ -125,6 +125,67 @@ describe('buildMediaPlaylist', () => {
     const lines = media('LIVE', []);
     expect(lines[0]).toBe('#EXTM3U');
     expect(tag(lines, '#EXTINF')).toEqual([]);
+  });
+});
+
+describe('buildMediaPlaylists: delta updates (RFC 8216bis 6.2.5.1)', () => {
+  const live = (refs: ChunkRef[], skipBoundary?: number, init?: (i: number) => string | undefined) => buildMediaPlaylists({
+    type: 'LIVE', targetDuration: 1, mediaSequence: 7, discontinuitySequence: 2, skipBoundary,
+    chunks: init ? refs.map((r, i) => ({ ...r, init: init(i) })) : refs,
+    uri: (c) => `c_${c.id}.${c.init ? 'm4s' : 'ts'}`, initUri: (id) => `init_${id}.mp4`,
+  });
+  const uris = (text: string) => text.split('\n').filter((l) => l.startsWith('c_'));
+
+  it('without a boundary: the playlist as ever, no delta', () => {
+    const refs = chunks(Array(20).fill(1000));
+    expect(live(refs)).toEqual({ full: buildMediaPlaylist({
+      type: 'LIVE', targetDuration: 1, mediaSequence: 7, discontinuitySequence: 2, chunks: refs, uri: (c) => `c_${c.id}.ts`,
+    }), delta: null });
+    expect(live(refs).full).not.toContain('SERVER-CONTROL');
+  });
+
+  it('the full playlist gains CAN-SKIP-UNTIL, nothing else; the delta skips what ends further than the boundary from the end', () => {
+    const refs = chunks(Array(20).fill(1000));
+    const { full, delta } = live(refs, 6);
+    expect(full.split('\n').slice(0, 4)).toEqual(['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=6']);
+    expect(full.replace('#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=6\n', '')).toBe(live(refs).full);
+    const lines = delta!.split('\n');
+    // Chunk 13 ends 6 s before the end (not further): kept, with the 6 after it.
+    expect(lines.slice(0, 8)).toEqual(['#EXTM3U', '#EXT-X-VERSION:9', '#EXT-X-TARGETDURATION:1', '#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=6',
+      '#EXT-X-MEDIA-SEQUENCE:7', '#EXT-X-DISCONTINUITY-SEQUENCE:2', '#EXT-X-INDEPENDENT-SEGMENTS', '#EXT-X-SKIP:SKIPPED-SEGMENTS=13']);
+    expect(uris(delta!)).toEqual(uris(full).slice(13));
+    expect(full.endsWith(lines.slice(8).join('\n'))).toBe(true);
+  });
+
+  it('no delta while nothing lies past the boundary', () => {
+    expect(live(chunks(Array(7).fill(1000)), 6).delta).toBeNull();
+    expect(live(chunks(Array(8).fill(1000)), 6).delta).toContain('SKIPPED-SEGMENTS=1\n');
+    expect(live([], 6)).toEqual({ full: expect.stringContaining('CAN-SKIP-UNTIL=6'), delta: null });
+  });
+
+  it('a discontinuity in the skipped part leaves the header as it was; one in the kept part stays, dated', () => {
+    const early = live(chunks(Array(20).fill(1000), { disc: [5] }), 6);
+    expect(early.delta).toContain('#EXT-X-DISCONTINUITY-SEQUENCE:2\n');
+    expect(early.delta).not.toContain('#EXT-X-DISCONTINUITY\n');
+    expect(early.delta).not.toContain('PROGRAM-DATE-TIME');
+    const refs = chunks(Array(20).fill(1000), { disc: [16] });
+    const late = live(refs, 6).delta!.split('\n');
+    const at = late.indexOf('#EXT-X-DISCONTINUITY');
+    expect(late.slice(at, at + 4)).toEqual(['#EXT-X-DISCONTINUITY', `#EXT-X-PROGRAM-DATE-TIME:${new Date(refs[16].start).toISOString()}`, '#EXTINF:1.000,', 'c_g.ts']);
+  });
+
+  it('fMP4: the delta names the init its first chunk plays with; an init change in the kept part stays as it is', () => {
+    const refs = chunks(Array(20).fill(1000));
+    const { full, delta } = live(refs, 6, (i) => (i < 17 ? 'aaaa' : 'bbbb'));
+    expect(full.match(/EXT-X-MAP/g)).toHaveLength(2);
+    const lines = delta!.split('\n');
+    expect(lines.slice(1, 2)).toEqual(['#EXT-X-VERSION:9']);
+    expect(lines.slice(7, 10)).toEqual(['#EXT-X-SKIP:SKIPPED-SEGMENTS=13', '#EXT-X-MAP:URI="init_aaaa.mp4"', '#EXTINF:1.000,']);
+    expect(lines.filter((l) => l.startsWith('#EXT-X-MAP'))).toEqual(['#EXT-X-MAP:URI="init_aaaa.mp4"', '#EXT-X-MAP:URI="init_bbbb.mp4"']);
+    expect(full.endsWith(lines.slice(9).join('\n'))).toBe(true);
+    // Where the first kept chunk starts a new init, its own EXT-X-MAP is the one.
+    const changed = live(refs, 6, (i) => (i < 13 ? 'aaaa' : 'bbbb')).delta!;
+    expect(changed.split('\n').filter((l) => l.startsWith('#EXT-X-MAP'))).toEqual(['#EXT-X-MAP:URI="init_bbbb.mp4"']);
   });
 });
 
