@@ -121,6 +121,23 @@ describe('behind nginx with the deploy config', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=1');
   });
 
+  it('keeps a live playlist\'s delta update (_HLS_skip) apart from the full playlist', async () => {
+    const stream = await h.createStream({ name: 'delta edge' }); // an hour: delta updates offered
+    await h.pushLadder(stream, { from: 0, to: 11, startAt: h.clock.alignToSecond() });
+    const path = new URL(stream.hls_url.replace('master', 'media_1_240')).pathname;
+    const full = (await h.get(path)).body;
+    const delta = (await h.get(`${path}?_HLS_skip=YES`)).body;
+    expect(full).toContain('CAN-SKIP-UNTIL');
+    expect(delta).toContain('#EXT-X-SKIP:');
+    for (const [query, text] of [['', full], ['?_HLS_skip=YES', delta], ['?_HLS_skip=NO', full], ['?_HLS_skip=v2', delta], ['?x=1', full]]) {
+      for (const encoding of ['gzip', 'identity']) {
+        const res = await fetch(`${edge}${path}${query}`, { headers: { 'accept-encoding': encoding } });
+        expect(res.status, query).toBe(200);
+        expect(await res.text(), `${query} ${encoding}`).toBe(text);
+      }
+    }
+  });
+
   it('a deleted clip, and an expired one, stop playing through the edge', async () => {
     const stream = await h.createStream({ name: 'gone' });
     await h.pushLadder(stream, { from: 0, to: 11, startAt: h.clock.alignToSecond() - 12_000 });
