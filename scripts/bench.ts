@@ -10,7 +10,9 @@
 //     and of a 4 h window (a chunk arriving every 2 s meanwhile), and a
 //     700 KB chunk: against a bare Node http server sending the same bytes
 //     from memory, and nginx sending them from disk (wrk, 1 thread, 16
-//     connections, 5 s each)
+//     connections, 5 s each); and the 4 h window's delta update
+//     (?_HLS_skip=YES, what a polling player that supports it fetches),
+//     plain and gzip, against the 30 s window's full playlist
 // `npm run bench` then runs bench-mp4.ts (first MP4 against bare ffmpeg).
 // Run: node --import tsx scripts/bench.ts   (REDIS_URL defaults to 127.0.0.1:6379)
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -206,6 +208,14 @@ async function main(): Promise<void> {
     console.log(`  4 h window against 30 s window, same run: service ${ratio(w4.ours.rps, w30.ours.rps)} plain, ${ratio(zipped4h.rps, zipped30.rps)} gzip (target >= 0.8x); `
       + `the same bytes from bare node ${ratio(w4.node.rps, w30.node.rps)}, from nginx ${ratio(w4.nginx.rps, w30.nginx.rps)} (what sending 200 KB instead of 600 B costs by itself); `
       + `${ticks} chunks arrived meanwhile; targets: chunk >= 0.5x bare node, ready playlist >= 0.7x bare node`);
+    // A polling player that supports delta updates (hls.js, AVPlayer, ExoPlayer) asks this after its first load.
+    const deltaUrl = `${base}${urls['live4h.m3u8']}?_HLS_skip=YES`;
+    const deltaBody = (await request(port, 'GET', `${urls['live4h.m3u8']}?_HLS_skip=YES`)).body.toString();
+    if (!deltaBody.includes('#EXT-X-SKIP:')) throw new Error('the 4 h window answered _HLS_skip=YES with no delta update');
+    const delta4h = await ticker(() => wrk(deltaUrl));
+    const deltaZipped = await ticker(() => wrk(deltaUrl, gzip));
+    console.log(`  4 h window's delta update (?_HLS_skip=YES, ${Buffer.byteLength(deltaBody)} B): service ${rate(delta4h)} plain = ${ratio(delta4h.rps, w30.ours.rps)} the 30 s window's full playlist, `
+      + `${rate(deltaZipped)} gzip = ${ratio(deltaZipped.rps, zipped30.rps)} (its full playlist: ${ratio(w4.ours.rps, w30.ours.rps)} plain, ${ratio(zipped4h.rps, zipped30.rps)} gzip)`);
     // Creation last: the prebuilds it queues (400 of them) run on after it,
     // and must not weigh on the serving figures above.
     const made: Array<{ id: string; renditions: string[] }> = [];
