@@ -36,7 +36,7 @@ export async function ingestChunk(ctx: Context, stream: StreamRecord, uri: strin
   const k = ctx.keys.stream;
   // A counter keeps ids unique; the random tail keeps them unguessable, so
   // holding one chunk's URL tells nothing about another's.
-  const [[, seq], [, listing]] = (await ctx.redis.multi().incr(k.chunkSeq(stream.id)).hget(k.listed(stream.id), uri).exec()) as [[null, number], [null, string | null]];
+  const [seq, listing] = await Promise.all([ctx.redis.incr(k.chunkSeq(stream.id)), ctx.redis.hget(k.listed(stream.id), uri)]);
   const chunkId = seq.toString(36) + randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
   // The rendition whose playlist listed this uri, if one did, and the init it names: their keys go with the call.
   const listed = listing ? (JSON.parse(listing) as { pl: string; map?: string }) : null;
