@@ -16,7 +16,8 @@ export interface MediaPlaylistInput {
   /**
    * Live only: seconds from the playlist's end within which chunks are never
    * skipped. Given, the playlist offers delta updates (EXT-X-SERVER-CONTROL
-   * CAN-SKIP-UNTIL, RFC 8216bis 4.4.3.8) and buildMediaPlaylists writes one.
+   * CAN-SKIP-UNTIL, RFC 8216bis 4.4.3.8) once chunks lie that far back, and
+   * buildMediaPlaylists writes one.
    */
   skipBoundary?: number;
 }
@@ -47,9 +48,12 @@ export function buildMediaPlaylists(input: MediaPlaylistInput): { full: string; 
   const fmp4 = input.chunks.some((c) => c.init);
   const version = fmp4 ? 7 : 3;
   const head = [`#EXT-X-TARGETDURATION:${input.targetDuration}`];
+  const skipped = input.skipBoundary === undefined ? 0 : skippable(input.chunks, input.skipBoundary * 1000);
   // No version needed for it (RFC 8216bis section 8): players that know
-  // nothing of delta updates ignore it and read today's playlist.
-  if (input.skipBoundary !== undefined) head.push(`#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=${input.skipBoundary}`);
+  // nothing of delta updates ignore it and read today's playlist. Offered
+  // only once a delta would skip something: a server that offers it must
+  // answer _HLS_skip with a delta (6.2.5.1).
+  if (skipped > 0) head.push(`#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=${input.skipBoundary}`);
   head.push(`#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`);
   // Skipping leaves this as it is (4.4.5.2): a player counts the
   // discontinuities of the skipped part in its own copy.
@@ -81,7 +85,6 @@ export function buildMediaPlaylists(input: MediaPlaylistInput): { full: string; 
   }
   if (input.type === 'VOD') lines.push('#EXT-X-ENDLIST');
   const full = lines.join('\n') + '\n';
-  const skipped = input.skipBoundary === undefined ? 0 : skippable(input.chunks, input.skipBoundary * 1000);
   if (skipped === 0) return { full, delta: null };
   // EXT-X-SKIP needs version 9 (RFC 8216bis section 8).
   const delta = ['#EXTM3U', '#EXT-X-VERSION:9', ...head, `#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`];

@@ -49,7 +49,8 @@ export async function buildLiveMaster(ctx: Context, stream: StreamRecord): Promi
  * the boundary, so a delta leaves out at least half of it: a shorter window
  * spans under twelve target durations, a playlist of a KB or so whose cost
  * per request is not its bytes, and a second version of it would only be one
- * more thing a player could merge wrong.
+ * more thing a player could merge wrong. (buildMediaPlaylists writes the tag
+ * only once a delta skips something: offered, a delta must be the answer.)
  */
 function skipBoundaryFor(stream: StreamRecord, targetDuration: number): number | undefined {
   const boundary = 6 * targetDuration;

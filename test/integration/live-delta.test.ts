@@ -69,18 +69,23 @@ describe('a long window', () => {
     stream = await h.createStream({ name: 'Long window' }); // an hour
   });
 
-  it('offers delta updates once something lies past the boundary; until then _HLS_skip gets the full playlist', async () => {
+  it('offers delta updates only once something lies past the boundary; until then _HLS_skip gets the full playlist, which offers none', async () => {
     await h.pushLadder(stream, { from: 0, to: 4, startAt: h.clock.alignToSecond() });
     const early = await full(stream);
-    // 1 s chunks: target duration 1, boundary six of them.
-    expect(tagValue(early, '#EXT-X-SERVER-CONTROL')).toBe('CAN-SKIP-UNTIL=6');
+    // 1 s chunks: target duration 1, boundary six of them. A playlist that
+    // offers delta updates must answer _HLS_skip with one (RFC 8216bis
+    // 6.2.5.1), so it offers them only once a delta skips something.
+    expect(tagValue(early, '#EXT-X-SERVER-CONTROL')).toBeUndefined();
     expect(early).toContain('#EXT-X-VERSION:3');
     expect(uris(early)).toHaveLength(5);
     expect(await delta(stream)).toBe(early);
+    await h.pushLadder(stream, { from: 5, to: 7 });
+    expect(tagValue(await full(stream), '#EXT-X-SERVER-CONTROL')).toBe('CAN-SKIP-UNTIL=6');
+    expect(await delta(stream)).toContain('#EXT-X-SKIP:SKIPPED-SEGMENTS=1\n');
   });
 
   it('serves the full playlist\'s tail behind EXT-X-SKIP, with the headers of the full one, gzip and 304 included', async () => {
-    await h.pushLadder(stream, { from: 5, to: 10 });
+    await h.pushLadder(stream, { from: 8, to: 10 });
     const fullRes = await h.get(mediaUrl(stream), { origin: 'https://player.example' });
     const res = await h.get(`${mediaUrl(stream)}?_HLS_skip=YES`, { origin: 'https://player.example' });
     expect(res.statusCode).toBe(200);
