@@ -79,3 +79,12 @@ export function runsOf<T extends Pick<ChunkRef, 'discontinuity'>>(refs: T[]): T[
   }
   return runs;
 }
+
+/**
+ * The fMP4 init segments the chunks play with, each once, in order of first
+ * use (none for MPEG-TS). More than one: the encoder changed its parameters
+ * in between, which one stream-copied MP4 cannot carry.
+ */
+export function initsOf(refs: Pick<ChunkRef, 'init'>[]): string[] {
+  return [...new Set(refs.flatMap((r) => (r.init ? [r.init] : [])))];
+}

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { ClipRecord } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
-import { runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
+import { initsOf, runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
 import { metrics } from '../metrics.js';
 import { lowerPriority } from '../util/background.js';
 
@@ -253,8 +253,7 @@ async function initBytesOf(ctx: Context, streamId: number, init: string): Promis
  */
 export async function clipChunkFormat(ctx: Context, clip: ClipRecord, playlist: string): Promise<{ format: ChunkFormat; inits: number }> {
   const refs = await loadClipChunks(ctx, clip, playlist);
-  const inits = new Set(refs.map((r) => r.init).filter(Boolean)).size;
-  return { format: refs[0]?.init ? 'mp4' : 'mpegts', inits };
+  return { format: refs[0]?.init ? 'mp4' : 'mpegts', inits: initsOf(refs).length };
 }
 
 export const SPANS_INIT_CHANGE = 'the clip spans a change of encoder parameters (a new fMP4 init segment, EXT-X-MAP): one stream-copied MP4 cannot hold both parts; play its HLS';

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Context } from '../context.js';
-import { runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
+import { initsOf, runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
 import type { RemuxSource } from '../mp4/remux.js';
 import { buildMasterPlaylist, buildMediaPlaylist, targetDurationFor } from '../hls/build.js';
 import { chunkUri, initUri, vodLayout } from './layout.js';
@@ -41,7 +41,7 @@ const extOf = (chunk: ChunkRef) => (chunk.init ? 'm4s' : 'ts');
 async function copyInits(step: StepInput): Promise<void> {
   const { ctx, storage, plan } = step;
   for (const r of plan.renditions) {
-    for (const init of new Set(r.chunks.map((c) => c.init).filter((i): i is string => i !== undefined))) {
+    for (const init of initsOf(r.chunks)) {
       const file = vodLayout.init(plan.videoId, r.name, init);
       if (await storage.exists(file)) continue;
       const bytes = await ctx.redis.getBuffer(ctx.keys.stream.init(plan.streamId, init));
@@ -120,7 +120,7 @@ export async function buildMp4s(step: StepInput, remux: RemuxFn, workDir: string
     }
     // One stream copy cannot carry two decoder set-ups (as for a clip's MP4,
     // mp4/remux.ts SPANS_INIT_CHANGE): such a rendition has its HLS only.
-    if (new Set(r.chunks.map((c) => c.init).filter(Boolean)).size > 1) {
+    if (initsOf(r.chunks).length > 1) {
       ctx.log.warn({ video_id: plan.videoId, rendition: r.name }, 'VOD rendition spans a change of fMP4 init segment: no MP4 for it, its HLS plays');
       meter.add(bytes);
       continue;
