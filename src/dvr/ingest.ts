@@ -12,7 +12,7 @@ import { probeRendition } from './rendition-probe.js';
 import { freeDeadChunks } from './retention.js';
 import { loadStream, type StreamRecord } from './streams.js';
 import { scheduleTile } from '../thumbs/tiles.js';
-import { runTimeline, waitingChunkIds, type CommitResult } from './timeline-calls.js';
+import { idsFound, runTimeline, waitingChunkIds, type CommitResult } from './timeline-calls.js';
 
 const STREAM_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 /**
@@ -77,9 +77,8 @@ export async function ingestPlaylist(ctx: Context, stream: StreamRecord, file: s
     segments.length > 0 ? ctx.redis.hmget(k.uploaded(stream.id), ...segments.map((s) => s.uri)) : [],
     maps.length > 0 ? ctx.redis.hmget(k.initUris(stream.id), ...maps) : [],
   ]);
-  const present = (ids: (string | null)[]) => [...new Set(ids.filter((id): id is string => id !== null))];
   const committed = await runTimeline(ctx, stream.id, 'ingestPlaylist', {
-    playlists: [name], chunkIds: present(chunkIds), initIds: present(initIds), args: [body],
+    playlists: [name], chunkIds: idsFound(chunkIds), initIds: idsFound(initIds), args: [body],
   });
   if (committed.length > 0) await afterCommit(ctx, stream.id, committed);
   if (committed.length > 0 && !wasLive(ctx, stream)) await streamEventsChanged(ctx, stream.id); // stream.live

@@ -31,6 +31,8 @@ export interface TimelineCall {
 // cjson writes an empty Lua table as {}.
 const list = <T>(x: unknown): T[] => (Array.isArray(x) ? (x as T[]) : []);
 const unique = (xs: string[]): string[] => [...new Set(xs)];
+/** The ids an HMGET found (each once). */
+export const idsFound = (ids: (string | null)[]): string[] => unique(ids.filter((id): id is string => id !== null));
 
 async function once(ctx: Context, streamId: number, script: Script, call: TimelineCall): Promise<[CommitResult[], Wanted[]]> {
   const keys = ingestKeys(ctx.keys.stream, streamId, call.playlists, call.chunkIds, call.initIds);
@@ -49,8 +51,7 @@ export async function waitingChunkIds(ctx: Context, streamId: number, playlists:
   for (const pl of playlists) pipe.zrange(k.waiting(streamId, pl), 0, READ_AHEAD - 1);
   const uris = ((await pipe.exec()) ?? []).flatMap(([err, r]) => (err ? [] : (r as string[])));
   if (uris.length === 0) return [];
-  const ids = await ctx.redis.hmget(k.uploaded(streamId), ...uris);
-  return ids.filter((id): id is string => id !== null);
+  return idsFound(await ctx.redis.hmget(k.uploaded(streamId), ...uris));
 }
 
 /** Runs one ingest script, then calls again while it lacked keys. Every chunk committed, in order. */

@@ -31,6 +31,8 @@ export interface BackgroundOptions {
  */
 export type BackgroundLane = 'clip' | 'idle';
 const LANES: readonly BackgroundLane[] = ['clip', 'idle'];
+/** Past the bound, tasks are dropped from the last lane first. */
+const DROP_ORDER = [...LANES].reverse();
 
 interface Queued {
   task: BackgroundTask;
@@ -89,7 +91,7 @@ export class BackgroundQueue {
     if (this.running.has(key) || LANES.some((l) => this.queued[l].has(key))) return true;
     this.queued[lane].set(key, { task, queuedAt: this.lastSubmitAt });
     while (this.pending > this.maxQueued) {
-      const from = this.queued[[...LANES].reverse().find((l) => this.queued[l].size > 0)!];
+      const from = this.queued[DROP_ORDER.find((l) => this.queued[l].size > 0)!];
       const oldest = from.keys().next().value as string;
       from.delete(oldest);
       this.options.onDrop?.(oldest);
