@@ -18,9 +18,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface WrkResult {
   rps: number;
   bytesPerSecond: number;
+  /** Requests answered in the run. */
+  requests: number;
 }
 
-export const WRK = { connections: 16, seconds: 5 };
+export const WRK = { connections: 16, seconds: 3 };
 
 export async function hasWrk(): Promise<boolean> {
   return run('wrk', ['--version']).then(() => true, (err: { stdout?: string }) => Boolean(err.stdout?.includes('wrk')));
@@ -39,8 +41,53 @@ export async function wrk(url: string, headers: Record<string, string> = {}): Pr
   if (bad) throw new Error(`${url}: ${bad[1]} answers were not 2xx/3xx`);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(stdout);
-  if (!rps || !transfer) throw new Error(`wrk printed no rate for ${url}:\n${stdout}`);
-  return { rps: Number(rps[1]), bytesPerSecond: parseSize(transfer[1], transfer[2]) };
+  const requests = /(\d+) requests in/.exec(stdout);
+  if (!rps || !transfer || !requests) throw new Error(`wrk printed no rate for ${url}:\n${stdout}`);
+  return { rps: Number(rps[1]), bytesPerSecond: parseSize(transfer[1], transfer[2]), requests: Number(requests[1]) };
+}
+
+/** Interleaved runs of each measurement, by name. */
+export type Rounds<K extends string> = Record<K, WrkResult[]>;
+
+/**
+ * Runs every measurement ROUNDS times, one after another in an order that
+ * rotates each round, so that the machine drifting (another tenant, a
+ * frequency step) weighs on the service and its references alike; a ratio
+ * is then taken within each round (ratios).
+ */
+export const ROUNDS = 3;
+
+export async function interleaved<K extends string>(measure: Record<K, () => Promise<WrkResult>>): Promise<Rounds<K>> {
+  const names = Object.keys(measure) as K[];
+  const out = Object.fromEntries(names.map((n) => [n, [] as WrkResult[]])) as Rounds<K>;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + round) % names.length];
+      out[name].push(await measure[name]());
+    }
+  }
+  return out;
+}
+
+/** Median request rate of a measurement's rounds. */
+export function medianRps(runs: WrkResult[]): number {
+  return percentile(runs.map((r) => r.rps).sort((a, b) => a - b), 50);
+}
+
+/** Round by round a's rate over b's: "median (lowest-highest)". */
+export function ratios(a: WrkResult[], b: WrkResult[]): string {
+  const each = a.map((r, i) => r.rps / b[i].rps).sort((x, y) => x - y);
+  return `${percentile(each, 50).toFixed(2)}x (${each[0].toFixed(2)}-${each.at(-1)!.toFixed(2)})`;
+}
+
+/** CPU seconds a process of ours (by pid) has used so far, from /proc; null where there is none. */
+export async function cpuSecondsOf(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!stat) return null;
+  // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export async function freePort(): Promise<number> {
@@ -75,6 +122,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
 export interface Reference {
   url(name: string): string;
   stop(): Promise<void>;
+  /** The serving process, where it is one process. */
+  pid?: number;
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -100,7 +149,7 @@ http.createServer((req, res) => {
 }).listen(${port}, '127.0.0.1');`;
   const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
   await waitForPort(port, child, 'the bare node server');
-  return { url: (name) => `http://127.0.0.1:${port}/${name}`, stop: () => stopChild(child) };
+  return { url: (name) => `http://127.0.0.1:${port}/${name}`, stop: () => stopChild(child), pid: child.pid };
 }
 
 /** nginx serving the folder from disk with sendfile, one worker, in a prefix of its own. */

@@ -10,9 +10,10 @@
 //     and of a 4 h window (a chunk arriving every 2 s meanwhile), and a
 //     700 KB chunk: against a bare Node http server sending the same bytes
 //     from memory, and nginx sending them from disk (wrk, 1 thread, 16
-//     connections, 5 s each); and the 4 h window's delta update
-//     (?_HLS_skip=YES, what a polling player that supports it fetches),
-//     plain and gzip, against the 30 s window's full playlist
+//     connections, 3 s a run, three interleaved rounds), with the CPU each
+//     request costs the service and the bare server; and the 4 h window's
+//     delta update (?_HLS_skip=YES, what a polling player that supports it
+//     fetches), plain and gzip, against the 30 s window's full playlist
 // `npm run bench` then runs bench-mp4.ts (first MP4 against bare ffmpeg).
 // Run: node --import tsx scripts/bench.ts   (REDIS_URL defaults to 127.0.0.1:6379)
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -28,7 +29,9 @@ import { remuxesStarted, runningFfmpegCount } from '../src/mp4/remux.js';
 import { deletePrefixAt } from '../src/redis/prefix.js';
 import { startService } from '../src/service.js';
 import { createCompany } from '../src/tenancy/companies.js';
-import { bareNode, ensureLadder, hasWrk, ladderChunks, ladderDir, nginxStatic, percentile, ratio, wrk, WRK, type WrkResult } from './bench-refs.js';
+import {
+  bareNode, cpuSecondsOf, ensureLadder, hasWrk, interleaved, ladderChunks, ladderDir, medianRps, nginxStatic, percentile, ratio, ratios, ROUNDS, wrk, WRK, type WrkResult,
+} from './bench-refs.js';
 
 const CHUNK_MS = 2000;
 const HOURS = 4;
@@ -66,7 +69,12 @@ async function latencies(loops: number, each: number, call: (i: number) => Promi
 }
 
 const fmt = (sorted: number[]) => `median ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`;
-const rate = (r: WrkResult) => `${r.rps.toFixed(0)} req/s (${(r.bytesPerSecond / 1e6).toFixed(0)} MB/s)`;
+/** Median rate of a measurement's rounds, and what it moved. */
+const rate = (runs: WrkResult[]) => {
+  const rps = medianRps(runs);
+  const run = runs.find((r) => r.rps === rps)!;
+  return `${rps.toFixed(0)} req/s (${(run.bytesPerSecond / 1e6).toFixed(0)} MB/s)`;
+};
 
 async function main(): Promise<void> {
   if (!(await hasWrk())) throw new Error('wrk is missing: run `bash scripts/ensure.sh --need-wrk` (apt-get install wrk)');
@@ -164,7 +172,7 @@ async function main(): Promise<void> {
 
     // While the live playlists are measured, a chunk arrives every 2 s on both streams.
     let ticks = 0;
-    const ticker = async (during: () => Promise<WrkResult>) => {
+    const ticker = async <T>(during: () => Promise<T>): Promise<T> => {
       let stop = false;
       const loop = (async () => {
         for (let i = 0; !stop && i < 100; i++) {
@@ -184,38 +192,68 @@ async function main(): Promise<void> {
         await loop;
       }
     };
-    console.log(`\nserving (wrk, 1 thread, ${WRK.connections} connections, ${WRK.seconds} s each); references: bare Node http from memory, nginx from disk (sendfile, 1 worker)`);
-    const rows: Array<[string, string, boolean]> = [
-      [`700 KB chunk (${sizes['chunk.ts']} B)`, 'chunk.ts', false],
-      [`ready clip media playlist (60 s, ${sizes['clip.m3u8']} B)`, 'clip.m3u8', false],
-      [`live playlist, 30 s window (${sizes['live30.m3u8']} B)`, 'live30.m3u8', true],
-      [`live playlist, 4 h window (${sizes['live4h.m3u8']} B)`, 'live4h.m3u8', true],
-    ];
-    const served: Record<string, { ours: WrkResult; node: WrkResult; nginx: WrkResult }> = {};
-    for (const [label, name, live] of rows) {
-      const ours = live ? await ticker(() => wrk(`${base}${urls[name]}`)) : await wrk(`${base}${urls[name]}`);
-      const node = await wrk(bare.url(name));
-      const nginx = await wrk(edge.url(name));
-      served[name] = { ours, node, nginx };
-      console.log(`  ${label}: service ${rate(ours)} = ${ratio(ours.rps, node.rps)} bare node (${rate(node)}), ${ratio(ours.rps, nginx.rps)} nginx (${rate(nginx)})`);
+    console.log(`\nserving (wrk, 1 thread, ${WRK.connections} connections, ${WRK.seconds} s a run, ${ROUNDS} interleaved rounds: each ratio is taken within a round, median (lowest-highest)); `
+      + 'references: bare Node http from memory, nginx from disk (sendfile, 1 worker)');
+    // CPU per request: the service's (this process) against the bare Node
+    // server's, the same bytes: a figure a busy machine disturbs less than rates.
+    const ownCpu = () => {
+      const used = process.cpuUsage();
+      return (used.user + used.system) / 1e6;
+    };
+    const cpuPerRequest: Record<string, { ours: number[]; node: number[] }> = {};
+    const withCpu = (name: string, who: 'ours' | 'node', run: () => Promise<WrkResult>) => async () => {
+      const cpu = who === 'ours' ? async () => ownCpu() : () => cpuSecondsOf(bare.pid);
+      const before = await cpu();
+      const result = await run();
+      const after = await cpu();
+      const into = (cpuPerRequest[name] ??= { ours: [], node: [] })[who];
+      if (before !== null && after !== null) into.push(((after - before) * 1e6) / result.requests);
+      return result;
+    };
+    const cpuFigure = (name: string) => {
+      const c = cpuPerRequest[name];
+      if (!c || c.ours.length === 0 || c.node.length === 0) return '';
+      const med = (xs: number[]) => percentile([...xs].sort((x, y) => x - y), 50);
+      return `; CPU per request ${med(c.ours).toFixed(1)} us against ${med(c.node).toFixed(1)} us (${ratio(med(c.node), med(c.ours))})`;
+    };
+    const ourUrl = (name: string) => `${base}${urls[name]}`;
+    for (const [label, name] of [[`700 KB chunk (${sizes['chunk.ts']} B)`, 'chunk.ts'], [`ready clip media playlist (60 s, ${sizes['clip.m3u8']} B)`, 'clip.m3u8']]) {
+      const runs = await interleaved({
+        ours: withCpu(name, 'ours', () => wrk(ourUrl(name))),
+        node: withCpu(name, 'node', () => wrk(bare.url(name))),
+        nginx: () => wrk(edge.url(name)),
+      });
+      console.log(`  ${label}: service ${rate(runs.ours)} = ${ratios(runs.ours, runs.node)} bare node (${rate(runs.node)}), ${ratios(runs.ours, runs.nginx)} nginx (${rate(runs.nginx)})${cpuFigure(name)}`);
     }
-    // Players send Accept-Encoding: gzip (browsers, AVPlayer, ExoPlayer): the 4 h text shrinks about 8 times.
+    const live = await ticker(() => interleaved({
+      ours30: withCpu('live30.m3u8', 'ours', () => wrk(ourUrl('live30.m3u8'))),
+      ours4h: () => wrk(ourUrl('live4h.m3u8')),
+      node30: withCpu('live30.m3u8', 'node', () => wrk(bare.url('live30.m3u8'))),
+      node4h: () => wrk(bare.url('live4h.m3u8')),
+      nginx30: () => wrk(edge.url('live30.m3u8')),
+      nginx4h: () => wrk(edge.url('live4h.m3u8')),
+    }));
+    console.log(`  live playlist, 30 s window (${sizes['live30.m3u8']} B): service ${rate(live.ours30)} = ${ratios(live.ours30, live.node30)} bare node (${rate(live.node30)}), ${ratios(live.ours30, live.nginx30)} nginx${cpuFigure('live30.m3u8')} (the service's includes the chunks arriving)`);
+    console.log(`  live playlist, 4 h window (${sizes['live4h.m3u8']} B): service ${rate(live.ours4h)} = ${ratios(live.ours4h, live.node4h)} bare node (${rate(live.node4h)}), ${ratios(live.ours4h, live.nginx4h)} nginx`);
+    // Players send Accept-Encoding: gzip (browsers, AVPlayer, ExoPlayer): the
+    // 4 h text shrinks about 4 times. A polling player that supports delta
+    // updates (hls.js, AVPlayer, ExoPlayer) asks for one after its first load.
     const gzip = { 'accept-encoding': 'gzip' };
-    const zipped30 = await ticker(() => wrk(`${base}${urls['live30.m3u8']}`, gzip));
-    const zipped4h = await ticker(() => wrk(`${base}${urls['live4h.m3u8']}`, gzip));
-    console.log(`  live playlists with gzip: 30 s window ${rate(zipped30)}, 4 h window ${rate(zipped4h)}`);
-    const [w4, w30] = [served['live4h.m3u8'], served['live30.m3u8']];
-    console.log(`  4 h window against 30 s window, same run: service ${ratio(w4.ours.rps, w30.ours.rps)} plain, ${ratio(zipped4h.rps, zipped30.rps)} gzip (target >= 0.8x); `
-      + `the same bytes from bare node ${ratio(w4.node.rps, w30.node.rps)}, from nginx ${ratio(w4.nginx.rps, w30.nginx.rps)} (what sending 200 KB instead of 600 B costs by itself); `
-      + `${ticks} chunks arrived meanwhile; targets: chunk >= 0.5x bare node, ready playlist >= 0.7x bare node`);
-    // A polling player that supports delta updates (hls.js, AVPlayer, ExoPlayer) asks this after its first load.
-    const deltaUrl = `${base}${urls['live4h.m3u8']}?_HLS_skip=YES`;
-    const deltaBody = (await request(port, 'GET', `${urls['live4h.m3u8']}?_HLS_skip=YES`)).body.toString();
+    const deltaPath = `${urls['live4h.m3u8']}?_HLS_skip=YES`;
+    const deltaBody = (await request(port, 'GET', deltaPath)).body.toString();
     if (!deltaBody.includes('#EXT-X-SKIP:')) throw new Error('the 4 h window answered _HLS_skip=YES with no delta update');
-    const delta4h = await ticker(() => wrk(deltaUrl));
-    const deltaZipped = await ticker(() => wrk(deltaUrl, gzip));
-    console.log(`  4 h window's delta update (?_HLS_skip=YES, ${Buffer.byteLength(deltaBody)} B): service ${rate(delta4h)} plain = ${ratio(delta4h.rps, w30.ours.rps)} the 30 s window's full playlist, `
-      + `${rate(deltaZipped)} gzip = ${ratio(deltaZipped.rps, zipped30.rps)} (its full playlist: ${ratio(w4.ours.rps, w30.ours.rps)} plain, ${ratio(zipped4h.rps, zipped30.rps)} gzip)`);
+    const zipped = await ticker(() => interleaved({
+      gzip30: () => wrk(ourUrl('live30.m3u8'), gzip),
+      gzip4h: () => wrk(ourUrl('live4h.m3u8'), gzip),
+      delta: () => wrk(`${base}${deltaPath}`),
+      deltaGzip: () => wrk(`${base}${deltaPath}`, gzip),
+    }));
+    console.log(`  live playlists with gzip: 30 s window ${rate(zipped.gzip30)}, 4 h window ${rate(zipped.gzip4h)}`);
+    console.log(`  4 h window against 30 s window: service ${ratios(live.ours4h, live.ours30)} plain, ${ratios(zipped.gzip4h, zipped.gzip30)} gzip (target >= 0.8x); `
+      + `the same bytes from bare node ${ratios(live.node4h, live.node30)}, from nginx ${ratios(live.nginx4h, live.nginx30)} (what sending 200 KB instead of 600 B costs by itself); `
+      + `${ticks} chunks arrived meanwhile; targets: chunk >= 0.5x bare node, ready playlist >= 0.7x bare node`);
+    console.log(`  4 h window's delta update (?_HLS_skip=YES, ${Buffer.byteLength(deltaBody)} B): service ${rate(zipped.delta)} plain = ${ratios(zipped.delta, live.ours30)} the 30 s window's full playlist, `
+      + `${rate(zipped.deltaGzip)} gzip = ${ratios(zipped.deltaGzip, zipped.gzip30)}`);
     // Creation last: the prebuilds it queues (400 of them) run on after it,
     // and must not weigh on the serving figures above.
     const made: Array<{ id: string; renditions: string[] }> = [];
