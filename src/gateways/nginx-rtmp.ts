@@ -97,6 +97,9 @@ pid ${path.join(o.dir, 'nginx.pid')};
 error_log stderr warn;
 events { worker_connections 1024; }
 rtmp {
+  # Without it the RTMP module opens nginx's built-in access log path
+  # (/var/log/nginx/access.log), which a service not run as root may not write.
+  access_log off;
   server {
     listen ${listenAddress(o.host, o.port)};
     chunk_size 4096;
