@@ -28,8 +28,41 @@ function settings(name: string, failFastMs: number | undefined): RedisOptions {
   };
 }
 
+/** host:port of a Redis URL (or of each, comma-separated), without its credentials. */
+export function redisAddress(url: string): string {
+  return url.split(',').map((one) => {
+    try {
+      const parsed = new URL(one.includes('://') ? one : `redis://${one}`);
+      return parsed.protocol === 'unix:' || parsed.hostname === '' ? parsed.pathname : `${parsed.hostname}:${parsed.port || 6379}`;
+    } catch {
+      return 'an address that is not a URL';
+    }
+  }).join(', ');
+}
+
 /**
- * Opens a connection and waits until it answers.
+ * Why the first connection failed, in words a person can act on. ioredis
+ * itself only says "Connection is closed." once Redis has hung up; the
+ * reason came in an error event before.
+ */
+export function connectFailure(url: string, cause: unknown): Error {
+  const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/\.$/, '');
+  let hint = '';
+  if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(reason)) {
+    hint = '; give its user and password in REDIS_URL (redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port)';
+  } else if (/DENIED/.test(reason)) {
+    hint = '; it accepts only local clients without a password (protected mode): set a password, or start it with --protected-mode no on a private network';
+  } else if (/ECONNREFUSED|ENOENT/.test(reason)) {
+    hint = '; is redis-server running there? (without REDIS_URL, npm start runs its own)';
+  } else if (/ENOTFOUND|EAI_AGAIN/.test(reason)) {
+    hint = '; the host name does not resolve';
+  }
+  return new Error(`could not connect to Redis at ${redisAddress(url)}: ${reason}${hint}`);
+}
+
+/**
+ * Opens a connection and waits until it answers. A first connection that
+ * fails rejects with connectFailure's words and stops retrying.
  *
  * With `cluster`, `url` names one node of a Redis Cluster (redis://host:port,
  * or several separated by commas) and the client finds the others. The
@@ -61,12 +94,27 @@ export async function connectRedis(url: string, name: string, opts: ConnectOptio
         password: first.password ? decodeURIComponent(first.password) : undefined,
       },
     });
-    await cluster.connect();
+    await firstConnect(cluster, url);
     return cluster as unknown as Redis;
   }
   const redis = new Redis(url, options);
-  await redis.connect();
+  await firstConnect(redis, url);
   return redis;
+}
+
+async function firstConnect(client: Redis | Cluster, url: string): Promise<void> {
+  let cause: unknown;
+  // Listening also keeps ioredis from printing the event as unhandled.
+  const remember = (err: unknown) => (cause = err);
+  client.on('error', remember);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw connectFailure(url, cause ?? err);
+  } finally {
+    client.off('error', remember);
+  }
 }
 
 /**
