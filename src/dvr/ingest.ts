@@ -110,12 +110,14 @@ async function afterCommit(ctx: Context, streamId: number, results: CommitResult
       continue;
     }
     ctx.log.debug({ stream_id: streamId, playlist, member }, 'chunk entered the DVR');
+    const chunkId = chunkMemberId(member);
+    const { init } = parseChunkRef(member, 0);
     // Probing happens beside the request: the encoder must not wait for it.
-    probeRendition(ctx, streamId, playlist, chunkMemberId(member), parseChunkRef(member, 0).init).catch((err) =>
+    probeRendition(ctx, streamId, playlist, chunkId, init).catch((err) =>
       ctx.log.warn({ err, stream_id: streamId, playlist }, 'probing a chunk failed'),
     );
     // Its thumbnail tile, in the background at the lowest priority.
-    scheduleTile(ctx, streamId, playlist, chunkMemberId(member));
+    scheduleTile(ctx, streamId, playlist, chunkId, init);
   }
   // A commit retires what left the window (lib.lua trim_index): their bytes go now.
   await freeDeadChunks(ctx, streamId);

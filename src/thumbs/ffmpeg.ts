@@ -46,9 +46,22 @@ export function runFfmpeg(args: string[], input: Buffer, { nice = true, allowEmp
 }
 
 const JPEG_OUT = ['-an', '-sn', '-dn', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '5', 'pipe:1'];
-// Only keyframes are decoded: the first picture of a chunk is one, and
-// probing the input then decodes nothing else either.
-const CHUNK_IN = ['-skip_frame', 'nokey', '-f', 'mpegts'];
+
+/** A chunk as ffmpeg reads it: MPEG-TS alone, or an fMP4 fragment after its init segment (EXT-X-MAP). */
+export interface ChunkInput {
+  bytes: Buffer;
+  init?: Buffer;
+}
+
+/**
+ * ffmpeg's input options and bytes for a chunk. Only keyframes are decoded:
+ * the first picture of a chunk is one, and probing the input then decodes
+ * nothing else either.
+ */
+function chunkInput(chunk: ChunkInput): { options: string[]; bytes: Buffer; extension: string } {
+  if (chunk.init) return { options: ['-skip_frame', 'nokey', '-f', 'mp4'], bytes: Buffer.concat([chunk.init, chunk.bytes]), extension: 'mp4' };
+  return { options: ['-skip_frame', 'nokey', '-f', 'mpegts'], bytes: chunk.bytes, extension: 'ts' };
+}
 
 function scaleFilter(size: { box?: [number, number]; width?: number }): string {
   if (size.box) {
@@ -63,8 +76,9 @@ function scaleFilter(size: { box?: [number, number]; width?: number }): string {
  * `box`, letterboxed into exactly that many pixels (tiles of one storyboard
  * all have one size); with `width` only, scaled to it keeping the aspect.
  */
-export function firstFrame(chunk: Buffer, size: { box?: [number, number]; width?: number }, { nice = true } = {}): Promise<Buffer> {
-  return runFfmpeg([...CHUNK_IN, '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', scaleFilter(size), ...JPEG_OUT], chunk, { nice });
+export function firstFrame(chunk: ChunkInput, size: { box?: [number, number]; width?: number }, { nice = true } = {}): Promise<Buffer> {
+  const input = chunkInput(chunk);
+  return runFfmpeg([...input.options, '-i', 'pipe:0', '-map', '0:v:0', '-frames:v', '1', '-vf', scaleFilter(size), ...JPEG_OUT], input.bytes, { nice });
 }
 
 /**
@@ -72,13 +86,14 @@ export function firstFrame(chunk: Buffer, size: { box?: [number, number]; width?
  * costs about as much CPU as a whole tile, so tiles waiting together share
  * one start. Inputs and outputs are files in a private temp folder.
  */
-export async function firstFrames(chunks: Buffer[], box: [number, number]): Promise<Buffer[]> {
+export async function firstFrames(chunks: ChunkInput[], box: [number, number]): Promise<Buffer[]> {
   if (chunks.length === 1) return [await firstFrame(chunks[0], { box })];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dvr-tiles-'));
   try {
-    await Promise.all(chunks.map((c, i) => writeFile(path.join(dir, `${i}.ts`), c)));
+    const inputs = chunks.map(chunkInput);
+    await Promise.all(inputs.map((input, i) => writeFile(path.join(dir, `${i}.${input.extension}`), input.bytes)));
     const args: string[] = [];
-    chunks.forEach((_, i) => args.push(...CHUNK_IN, '-i', path.join(dir, `${i}.ts`)));
+    inputs.forEach((input, i) => args.push(...input.options, '-i', path.join(dir, `${i}.${input.extension}`)));
     chunks.forEach((_, i) => args.push('-map', `${i}:v:0`, '-frames:v', '1', '-vf', scaleFilter({ box }), '-an', '-sn', '-dn',
       '-f', 'image2', '-update', '1', '-c:v', 'mjpeg', '-q:v', '5', '-y', path.join(dir, `${i}.jpg`)));
     await runFfmpeg(args, Buffer.alloc(0), { allowEmpty: true });

@@ -4,6 +4,7 @@
 import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import type { ClipRecord } from '../clips/records.js';
+import { readInit } from '../dvr/init-segments.js';
 import { Lru } from '../util/lru.js';
 import { firstFrame } from './ffmpeg.js';
 
@@ -28,10 +29,13 @@ export async function clipPoster(ctx: Context, clip: ClipRecord, askedWidth?: nu
     pending = (async () => {
       const [first] = await loadClipChunks(ctx, clip, source.playlist);
       if (!first) return null;
-      const bytes = await ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, first.id), 'b');
-      if (!bytes) return null;
+      const [bytes, init] = await Promise.all([
+        ctx.redis.hgetBuffer(ctx.keys.stream.chunk(clip.stream_id, first.id), 'b'),
+        first.init ? readInit(ctx, clip.stream_id, first.init) : undefined,
+      ]);
+      if (!bytes || init === null) return null;
       // A viewer waits for it: request priority, not the background's.
-      const jpeg = await firstFrame(bytes, { width }, { nice: false });
+      const jpeg = await firstFrame({ bytes, init }, { width }, { nice: false });
       posters.set(key, jpeg);
       return jpeg;
     })().finally(() => building.delete(key));

@@ -6,7 +6,8 @@
 import type { Context } from '../context.js';
 import { loadRenditions } from '../dvr/renditions.js';
 import { backgroundQueueOf, type BackgroundQueue } from '../util/background.js';
-import { blankTile, firstFrames } from './ffmpeg.js';
+import { readInit } from '../dvr/init-segments.js';
+import { blankTile, firstFrames, type ChunkInput } from './ffmpeg.js';
 
 export const TILE_WIDTH = 160;
 export const TILE_HEIGHT = 90;
@@ -38,7 +39,8 @@ export function tileSource<R extends { playlist: string; height?: number }>(rend
 const queues = new Set<BackgroundQueue>();
 let delayed = 0;
 let batchSeq = 0;
-interface TileJob { ctx: Context; key: string }
+/** `init`: the id of an fMP4 chunk's init segment, which ffmpeg reads before it. */
+interface TileJob { ctx: Context; streamId: number; key: string; init?: string }
 /** Chunks whose tile is due, waiting to share an ffmpeg. */
 const due: TileJob[] = [];
 let batchTimer: NodeJS.Timeout | null = null;
@@ -120,16 +122,16 @@ export async function tilePlaylist(ctx: Context, streamId: number): Promise<{ pl
   return { playlist: source.playlist, settled };
 }
 
-/** Called for every chunk that entered the DVR; returns at once. */
-export function scheduleTile(ctx: Context, streamId: number, playlist: string, chunkId: string): void {
+/** Called for every chunk that entered the DVR (with its init's id if it is fMP4); returns at once. */
+export function scheduleTile(ctx: Context, streamId: number, playlist: string, chunkId: string, init?: string): void {
   if (!ctx.config.thumbnails) return;
   const cached = choice.get(`${ctx.keys.prefix}:${streamId}`);
   // The common case costs nothing: a chunk of another rendition than the tiles' one.
   if (cached && cached.until > Date.now() && cached.playlist !== playlist) return;
-  submit(ctx, `tile:${ctx.keys.prefix}:${streamId}:${chunkId}`, () => makeTile(ctx, streamId, playlist, chunkId, 0));
+  submit(ctx, `tile:${ctx.keys.prefix}:${streamId}:${chunkId}`, () => makeTile(ctx, streamId, playlist, chunkId, init, 0));
 }
 
-async function makeTile(ctx: Context, streamId: number, playlist: string, chunkId: string, attempt: number): Promise<void> {
+async function makeTile(ctx: Context, streamId: number, playlist: string, chunkId: string, init: string | undefined, attempt: number): Promise<void> {
   const source = await tilePlaylist(ctx, streamId);
   // Until the probe has told every rendition's height, which one is the
   // source is not known: ask again shortly.
@@ -138,13 +140,13 @@ async function makeTile(ctx: Context, streamId: number, playlist: string, chunkI
       delayed += 1;
       setTimeout(() => {
         delayed -= 1;
-        submit(ctx, `tile:${ctx.keys.prefix}:${streamId}:${chunkId}:${attempt + 1}`, () => makeTile(ctx, streamId, playlist, chunkId, attempt + 1));
+        submit(ctx, `tile:${ctx.keys.prefix}:${streamId}:${chunkId}:${attempt + 1}`, () => makeTile(ctx, streamId, playlist, chunkId, init, attempt + 1));
       }, PROBE_RETRY_MS).unref();
     }
     return;
   }
   if (source.playlist !== playlist) return;
-  due.push({ ctx, key: ctx.keys.stream.chunk(streamId, chunkId) });
+  due.push({ ctx, streamId, key: ctx.keys.stream.chunk(streamId, chunkId), init });
   // Bounded: when ingest outruns the tiles, the oldest go without one.
   if (due.length > BACKLOG) due.shift();
   if (due.length >= BATCH) runDue(ctx, true);
@@ -154,21 +156,31 @@ async function makeTile(ctx: Context, streamId: number, playlist: string, chunkI
 async function makeDueTiles(): Promise<void> {
   const batch = due.splice(0, BATCH);
   if (batch.length === 0) return;
-  const chunks: Array<{ job: TileJob; bytes: Buffer }> = [];
+  const chunks: Array<{ job: TileJob } & ChunkInput> = [];
+  // A stream's chunks share a few inits: each is read once per batch.
+  const inits = new Map<string, Promise<Buffer | null>>();
   for (const job of batch) {
     const [[, bytes], [, has]] = (await job.ctx.redis.pipeline().hgetBuffer(job.key, 'b').hexists(job.key, TILE_FIELD).exec()) as [[null, Buffer | null], [null, number]];
-    if (bytes && !has) chunks.push({ job, bytes });
+    if (!bytes || has) continue;
+    if (!job.init) {
+      chunks.push({ job, bytes });
+      continue;
+    }
+    const initKey = `${job.streamId}/${job.init}`;
+    if (!inits.has(initKey)) inits.set(initKey, readInit(job.ctx, job.streamId, job.init));
+    const init = await inits.get(initKey)!;
+    if (init) chunks.push({ job, bytes, init });
   }
   if (chunks.length === 0) return;
   let tiles: Buffer[];
   try {
-    tiles = await firstFrames(chunks.map((c) => c.bytes), [TILE_WIDTH, TILE_HEIGHT]);
+    tiles = await firstFrames(chunks, [TILE_WIDTH, TILE_HEIGHT]);
   } catch (err) {
     // Killed (shutdown) or a single chunk: nothing to retry.
     if (chunks.length === 1 || INTERRUPTED.test((err as Error).message)) throw err;
     // One bad chunk fails the whole ffmpeg: the others are made one by one.
     for (const c of chunks) {
-      const one = await firstFrames([c.bytes], [TILE_WIDTH, TILE_HEIGHT]).catch(() => null);
+      const one = await firstFrames([c], [TILE_WIDTH, TILE_HEIGHT]).catch(() => null);
       if (one) await storeTile(c.job, one[0]);
     }
     return;

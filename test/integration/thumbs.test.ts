@@ -7,7 +7,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamView } from '../../src/dvr/streams.js';
-import { tilesSettled } from '../../src/thumbs/tiles.js';
+import { chunkMemberId } from '../../src/dvr/chunk-ref.js';
+import { tilePlaylist, tilesSettled } from '../../src/thumbs/tiles.js';
+import { fmp4Runs, pushFmp4 } from '../helpers/fmp4.js';
 import { fixtureChunkBytes, ladder, startHarness, type Harness } from '../helpers/harness.js';
 
 const run = promisify(execFile);
@@ -205,5 +207,41 @@ describe('thumbnails', () => {
     const vtt = await h.get(clip.hls_master.replace('_master.m3u8', '_storyboard.vtt'));
     expect(vtt.statusCode).toBe(200);
     expect(parseVtt(vtt.body)).toEqual([]);
+  });
+});
+
+describe('thumbnails of an fMP4 stream (EXT-X-MAP)', () => {
+  let stream: StreamView;
+
+  beforeAll(async () => {
+    const { a } = await fmp4Runs();
+    stream = await h.createStream({ name: 'fMP4 thumbs' });
+    h.clock.set(h.clock.alignToSecond() - 30_000);
+    await pushFmp4(h, stream, a, 0, 5);
+    await tilesSettled();
+  }, 60_000);
+
+  it('every chunk of the tile rendition has its tile, decoded through its init segment; the screenshot is the newest', async () => {
+    const source = await tilePlaylist(h.ctx, stream.id);
+    expect(source?.settled).toBe(true);
+    const members = await h.ctx.redis.zrange(h.ctx.keys.stream.index(stream.id, source!.playlist), 0, -1);
+    expect(members.length).toBe(6);
+    for (const member of members) {
+      const tile = await h.ctx.redis.hgetBuffer(h.ctx.keys.stream.chunk(stream.id, chunkMemberId(member)), 't');
+      expect(tile, `the tile of ${member}`).not.toBeNull();
+      expect(await jpegInfo(tile!)).toEqual({ codec: 'mjpeg', width: 160, height: 90 });
+    }
+    const view = (await h.api('GET', `/streaming/streams/${stream.id}`)).json();
+    expect(view.screenshot).toContain(`/${chunkMemberId(members.at(-1)!)}.jpg`);
+    expect(await jpegInfo((await h.get(view.screenshot)).rawPayload)).toEqual({ codec: 'mjpeg', width: 160, height: 90 });
+  });
+
+  it('a clip poster is its first fMP4 chunk\'s first picture at the source size', async () => {
+    const start = Math.floor(h.clock.now() / 1000) - 8;
+    const made = await h.api('PUT', `/streaming/streams/${stream.id}/clip_recording`, { start, duration: 4 });
+    expect(made.statusCode, made.body).toBe(200);
+    const poster = await h.get(made.json().hls_master.replace('_master.m3u8', '_poster.jpg'));
+    expect(poster.statusCode, poster.body).toBe(200);
+    expect(await jpegInfo(poster.rawPayload)).toEqual({ codec: 'mjpeg', width: 320, height: 180 });
   });
 });
