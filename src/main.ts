@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { prepareDemo } from './demo/first-run.js';
 import { createLogger } from './logging.js';
+import { closeRedis, connectRedis } from './redis/connection.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
 import { startService, type Service } from './service.js';
 import { within } from './util/within.js';
@@ -91,27 +92,63 @@ async function apiProcess(base: Config, log: Logger): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
 }
 
+/**
+ * An api process that dies soon after it started is started again later and
+ * later (1 s, doubling, at most 30 s), not once a second for ever.
+ */
+const RESTART_MS = { first: 1000, max: 30_000, livedLongEnough: 10_000 };
+
 async function primary(base: Config, log: Logger): Promise<void> {
   const { config, embedded } = await startEmbedded(base, log);
-  // The workers run here once, shared by every api process.
+  // The workers run here once, shared by every api process; without them,
+  // Redis is asked here once first, so that one that refuses stops the boot
+  // with its reason (connectRedis) rather than every api process in turn.
   const service: Service | null = config.role === 'all' ? await startService({ ...config, role: 'worker' }, { log }) : null;
+  if (!service) await closeRedis(await connectRedis(config.redisUrl, 'dvr-boot-check', { cluster: config.redisCluster, failFastMs: 5000 }));
   let stopping = false;
+  let booting = true;
   const children = new Set<ApiProcess>();
-  const fork = (index: number): Promise<void> => new Promise((resolve) => {
+  const restartIn = new Map<number, number>();
+  const failedAtBoot: number[] = [];
+  const restart = (index: number, lived: number, why: Record<string, unknown>) => {
+    const wait = lived >= RESTART_MS.livedLongEnough ? RESTART_MS.first : Math.min(RESTART_MS.max, (restartIn.get(index) ?? RESTART_MS.first / 2) * 2);
+    restartIn.set(index, wait);
+    log.error({ api_process: index, ...why, lived_ms: lived, restart_in_ms: wait }, 'api process exited: starting another');
+    setTimeout(() => { if (!stopping) void fork(index); }, wait).unref();
+  };
+  /** Resolves true once the process listens, false if it exited before. */
+  const fork = (index: number): Promise<boolean> => new Promise((resolve) => {
     const child = cluster.fork({
       ROLE: 'api', [PROCESS_INDEX_ENV]: String(index), [EMBEDDED_SOCKET_ENV]: embedded?.url ?? '',
     });
+    const startedAt = Date.now();
     children.add(child);
-    child.once('listening', () => resolve());
+    child.once('listening', () => resolve(true));
     child.once('exit', (code, signal) => {
       children.delete(child);
-      resolve();
+      resolve(false);
       if (stopping) return;
-      log.error({ api_process: index, code, signal }, 'api process exited: starting another');
-      setTimeout(() => { if (!stopping) void fork(index); }, 1000).unref();
+      // At boot, whether to go on is decided once every process listened or exited.
+      if (booting) {
+        failedAtBoot.push(index);
+        log.error({ api_process: index, code, signal }, 'api process exited before it listened');
+        return;
+      }
+      restart(index, Date.now() - startedAt, { code, signal });
     });
   });
-  await Promise.all(Array.from({ length: config.apiProcesses }, (_, i) => fork(i + 1)));
+  const listening = await Promise.all(Array.from({ length: config.apiProcesses }, (_, i) => fork(i + 1)));
+  booting = false;
+  if (!listening.includes(true)) {
+    // Nothing serves (the port is taken, say): each process printed why; saying ready would be a lie.
+    stopping = true;
+    log.error({ port: config.port, api_processes: config.apiProcesses }, 'no api process could start (each printed why above): stopping');
+    for (const child of children) child.process.kill('SIGKILL');
+    await service?.close();
+    await embedded?.stop();
+    process.exit(1);
+  }
+  for (const index of failedAtBoot) restart(index, 0, { at_boot: true });
   const demo = service ? await prepareDemo(service.ctx) : null;
   log.info({ role: config.role, port: config.port, base: config.publicBaseUrl, api_processes: config.apiProcesses },
     'service ready');

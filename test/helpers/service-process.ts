@@ -74,6 +74,29 @@ export async function startServiceProcess(env: Record<string, string>, opts: { d
   return proc;
 }
 
+/**
+ * The service started as startServiceProcess does, for a boot that must
+ * fail: resolves with its exit code and everything it printed (killed after
+ * `timeoutMs` if it never exits); its data folder is removed.
+ */
+export async function serviceBootOutcome(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+  const dataDir = tempDir('dvr-boot-');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: process.cwd(),
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'info', API_PROCESSES: '1', RTMP_PORT: '0', SRT_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  for (const pid of redisServersOf(dataDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  rmSync(dataDir, { recursive: true, force: true });
+  return { code, output };
+}
+
 /** The API key of the demo company that a first run in `dataDir` printed and saved. */
 export function demoApiKey(dataDir: string): string {
   return (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { api_key: string }).api_key;

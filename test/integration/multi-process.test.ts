@@ -3,10 +3,11 @@
 // process; the first-run print happens once; SIGTERM to the primary, or to
 // the whole process group, stops the whole tree cleanly.
 import http from 'node:http';
+import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixtureChunkBytes, ladder, livePlaylist, waitFor } from '../helpers/harness.js';
-import { demoApiKey, redisServersOf, serviceProcesses, stackTraceLines, type ServiceProcess } from '../helpers/service-process.js';
+import { demoApiKey, redisServersOf, serviceBootOutcome, serviceProcesses, stackTraceLines, type ServiceProcess } from '../helpers/service-process.js';
 
 const processes = serviceProcesses();
 
@@ -110,6 +111,39 @@ describe('API_PROCESSES=2', () => {
 
     await stopped(p, () => process.kill(p.child.pid!, 'SIGTERM'));
   }, 180_000);
+
+  it('an api process that dies is started again, later each time it dies young', async () => {
+    const p = await start();
+    expect((await fromEveryProcess(2, () => request(p.port, 'GET', '/healthz'), () => undefined)).size).toBe(2);
+    /** The pid of api process 2 as it last said it listened. */
+    const pidOf2 = () => p.logs().filter((l) => l.api_process === '2' && String(l.msg).startsWith('Server listening')).at(-1)?.pid as number;
+    const restarts = () => p.logs().filter((l) => l.msg === 'api process exited: starting another' && l.api_process === 2);
+    for (const [round, wait] of [[1, 1000], [2, 2000]] as const) {
+      const pid = pidOf2();
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => restarts().length === round, `restart ${round}`, 10_000, 50);
+      expect(restarts().at(-1)).toMatchObject({ signal: 'SIGKILL', restart_in_ms: wait });
+      await waitFor(() => pidOf2() !== undefined && pidOf2() !== pid, 'api process 2 listening again', 20_000, 100);
+      expect((await fromEveryProcess(2, () => request(p.port, 'GET', '/healthz'), (a) => expect(a.status).toBe(200))).size).toBe(2);
+    }
+    await stopped(p, () => process.kill(p.child.pid!, 'SIGTERM'));
+  }, 120_000);
+
+  it('the port taken: no api process can listen, so the primary says so and stops instead of saying ready', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const { code, output } = await serviceBootOutcome({ API_PROCESSES: '2', MP4_PREBUILD: '0', PORT: String(port) });
+      expect(code, output.slice(-2000)).toBe(1);
+      expect(output).toMatch(/EADDRINUSE/);
+      expect(output).toMatch(/no api process could start/);
+      expect(output).not.toMatch(/service ready|starting another|Demo company/);
+      expect(stackTraceLines(output)).toEqual([]);
+    } finally {
+      holder.close();
+    }
+  }, 60_000);
 
   it('stops cleanly on SIGINT to the whole process group', async () => {
     const p = await start();

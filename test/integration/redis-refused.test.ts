@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/harness.js';
-import { freePort, stackTraceLines, tempDir } from '../helpers/service-process.js';
+import { freePort, serviceBootOutcome, stackTraceLines } from '../helpers/service-process.js';
 
 let redis: ChildProcess;
 let port: number;
@@ -27,19 +27,7 @@ afterAll(() => {
 });
 
 /** The service started against `url`: its exit code and everything it printed. */
-async function boot(url: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, REDIS_URL: url, DATA_DIR: tempDir('dvr-refused-'), PORT: String(await freePort()), HOST: '127.0.0.1', DEMO: '0', RTMP_PORT: '0', SRT_PORT: '0', API_PROCESSES: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
-  return { code, output };
-}
+const boot = (url: string, env: Record<string, string> = {}) => serviceBootOutcome({ REDIS_URL: url, ...env });
 
 function expectOneClearLine(output: string) {
   expect(stackTraceLines(output)).toEqual([]);
@@ -60,6 +48,14 @@ describe('a Redis that refuses the service at boot', () => {
     expect(code).toBe(1);
     expect(output).toMatch(/WRONGPASS/);
     expect(output).not.toContain('not-the-password-42');
+    expectOneClearLine(output);
+  }, 40_000);
+
+  it('api processes apart from the workers (ROLE=api, API_PROCESSES=2): the primary asks first and stops with the same line', async () => {
+    const { code, output } = await boot(`redis://127.0.0.1:${port}`, { ROLE: 'api', API_PROCESSES: '2' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/could not connect to Redis at .*NOAUTH/);
+    expect(output).not.toMatch(/service ready|api process exited/);
     expectOneClearLine(output);
   }, 40_000);
 
