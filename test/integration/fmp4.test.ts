@@ -14,7 +14,7 @@ import type { StreamView } from '../../src/dvr/streams.js';
 import { BASE_URL, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { fmp4Playlist, fmp4Runs, pushFmp4, topLevelBoxes, type Fmp4Run } from '../helpers/fmp4.js';
 import { put } from '../helpers/uneven.js';
-import { decodeErrors, vodClip, waitVideo } from '../helpers/vod.js';
+import { decodeErrors, vodClip, waitJobDone, waitVideo } from '../helpers/vod.js';
 
 const run = promisify(execFile);
 let h: Harness;
@@ -175,6 +175,9 @@ describe('an fMP4 stream pushed over HTTP', () => {
 
     const videoId = await vodClip(h, s.id, Math.floor(h.clock.now() / 1000) - 6, 4);
     await waitVideo(h, videoId);
+    // The job still releases the chunks' hold after the record says ready:
+    // a later test's before-and-after snapshots must not catch that write.
+    await waitJobDone(h, videoId);
     const video = (await h.api('GET', `/streaming/videos/${videoId}`)).json() as { hls_url: string; videos: { url?: string; mp4_url?: string }[] };
     const vodMaster = (await h.get(video.hls_url)).body;
     const vodMedia = (await h.get(new URL(chunkLines(vodMaster)[0], video.hls_url).href)).body;
