@@ -114,7 +114,9 @@ async function primary(base: Config, log: Logger): Promise<void> {
     const wait = lived >= RESTART_MS.livedLongEnough ? RESTART_MS.first : Math.min(RESTART_MS.max, (restartIn.get(index) ?? RESTART_MS.first / 2) * 2);
     restartIn.set(index, wait);
     log.error({ api_process: index, ...why, lived_ms: lived, restart_in_ms: wait }, 'api process exited: starting another');
-    setTimeout(() => { if (!stopping) void fork(index); }, wait).unref();
+    // Not unref'd: a primary without workers or an embedded Redis (ROLE=api)
+    // has nothing else keeping it alive while every api process is down.
+    setTimeout(() => { if (!stopping) void fork(index); }, wait);
   };
   /** Resolves true once the process listens, false if it exited before. */
   const fork = (index: number): Promise<boolean> => new Promise((resolve) => {
@@ -122,14 +124,18 @@ async function primary(base: Config, log: Logger): Promise<void> {
       ROLE: 'api', [PROCESS_INDEX_ENV]: String(index), [EMBEDDED_SOCKET_ENV]: embedded?.url ?? '',
     });
     const startedAt = Date.now();
+    let listened = false;
     children.add(child);
-    child.once('listening', () => resolve(true));
+    child.once('listening', () => {
+      listened = true;
+      resolve(true);
+    });
     child.once('exit', (code, signal) => {
       children.delete(child);
       resolve(false);
       if (stopping) return;
       // At boot, whether to go on is decided once every process listened or exited.
-      if (booting) {
+      if (booting && !listened) {
         failedAtBoot.push(index);
         log.error({ api_process: index, code, signal }, 'api process exited before it listened');
         return;
@@ -143,7 +149,6 @@ async function primary(base: Config, log: Logger): Promise<void> {
     // Nothing serves (the port is taken, say): each process printed why; saying ready would be a lie.
     stopping = true;
     log.error({ port: config.port, api_processes: config.apiProcesses }, 'no api process could start (each printed why above): stopping');
-    for (const child of children) child.process.kill('SIGKILL');
     await service?.close();
     await embedded?.stop();
     process.exit(1);

@@ -28,11 +28,14 @@ function settings(name: string, failFastMs: number | undefined): RedisOptions {
   };
 }
 
+/** One entry of REDIS_URL (a URL, or host:port of a cluster node) as a URL. */
+const nodeUrl = (one: string) => new URL(one.includes('://') ? one : `redis://${one}`);
+
 /** host:port of a Redis URL (or of each, comma-separated), without its credentials. */
 export function redisAddress(url: string): string {
   return url.split(',').map((one) => {
     try {
-      const parsed = new URL(one.includes('://') ? one : `redis://${one}`);
+      const parsed = nodeUrl(one);
       return parsed.protocol === 'unix:' || parsed.hostname === '' ? parsed.pathname : `${parsed.hostname}:${parsed.port || 6379}`;
     } catch {
       return 'an address that is not a URL';
@@ -75,7 +78,7 @@ export async function connectRedis(url: string, name: string, opts: ConnectOptio
   const options = settings(name, opts.failFastMs);
   if (opts.cluster) {
     const nodes = url.split(',').map((one) => {
-      const parsed = new URL(one.includes('://') ? one : `redis://${one}`);
+      const parsed = nodeUrl(one);
       return { host: parsed.hostname, port: Number(parsed.port || 6379) };
     });
     const first = new URL(url.split(',')[0]);

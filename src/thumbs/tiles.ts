@@ -166,7 +166,7 @@ async function makeDueTiles(): Promise<void> {
       chunks.push({ job, bytes });
       continue;
     }
-    const initKey = `${job.streamId}/${job.init}`;
+    const initKey = `${job.ctx.keys.prefix}:${job.streamId}/${job.init}`;
     if (!inits.has(initKey)) inits.set(initKey, readInit(job.ctx, job.streamId, job.init));
     const init = await inits.get(initKey)!;
     if (init) chunks.push({ job, bytes, init });

@@ -112,7 +112,8 @@ beforeAll(async () => {
   for (const name of apiNames) {
     const service = services[name];
     expect(service.volumes).toContain('data:/data');
-    const env: Record<string, string> = { ...base, ...gateways, HOST: '127.0.0.1', DATA_DIR: data };
+    // API_PROCESSES as the image runs it on a 2-core host: a primary and one api process per core.
+    const env: Record<string, string> = { ...base, ...gateways, HOST: '127.0.0.1', DATA_DIR: data, API_PROCESSES: '2' };
     for (const [k, v] of Object.entries(service.environment ?? {})) env[k] = local(String(v));
     // What the file publishes is where encoders go: a push URL names it.
     for (const mapping of service.ports ?? []) {
@@ -127,8 +128,11 @@ beforeAll(async () => {
   // The edge: the file's template, rendered with the file's environment for nginx.
   const nginxEnv = Object.fromEntries(Object.entries(services.nginx.environment ?? {}).map(([k, v]) => [k, local(String(v))]));
   const dir = await nginxPrefix('dvr-compose-nginx-');
+  // Mounted over the image's default site (its welcome page answers every request otherwise).
   const mount = services.nginx.volumes!.find((v) => v.includes('dvr.conf.template'))!;
-  const template = readFileSync(path.join(DEPLOY, mount.split(':')[0]), 'utf8');
+  const [source, target] = mount.split(':');
+  expect(target).toBe('/etc/nginx/templates/default.conf.template');
+  const template = readFileSync(path.join(DEPLOY, source), 'utf8');
   const site = template
     .replaceAll('${DVR_LISTEN}', `127.0.0.1:${edgePort}`)
     .replaceAll('${DVR_UPSTREAM_SERVERS}', nginxEnv.DVR_UPSTREAM_SERVERS)

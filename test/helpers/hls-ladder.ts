@@ -62,6 +62,12 @@ export async function makeOnce(dir: string, lastFile: string, make: (tmp: string
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   await make(tmp);
+  // Another test file may have finished the same folder meanwhile, and may
+  // be reading it: keep that one rather than delete it under its feet.
+  if (existsSync(path.join(dir, lastFile))) {
+    rmSync(tmp, { recursive: true, force: true });
+    return;
+  }
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
 }

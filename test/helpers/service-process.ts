@@ -37,16 +37,21 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** `node --import tsx src/main.ts` with the tests' defaults under `env`, in its own process group, as a terminal or systemd would start it. */
+function spawnService(env: Record<string, string>, dataDir: string, port: number): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: process.cwd(),
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'info', API_PROCESSES: '1', RTMP_PORT: '0', SRT_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+}
+
 /** Starts the service; `env` adds to (and overrides) the environment. Resolves once it logged "service ready". */
 export async function startServiceProcess(env: Record<string, string>, opts: { dataDir?: string; port?: number } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? tempDir('dvr-svc-');
   const port = opts.port ?? await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: process.cwd(),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'info', API_PROCESSES: '1', RTMP_PORT: '0', SRT_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, as a terminal or systemd would start it
-  });
+  const child = spawnService(env, dataDir, port);
   let text = '';
   child.stdout!.on('data', (d) => (text += d));
   child.stderr!.on('data', (d) => (text += d));
@@ -76,22 +81,21 @@ export async function startServiceProcess(env: Record<string, string>, opts: { d
 
 /**
  * The service started as startServiceProcess does, for a boot that must
- * fail: resolves with its exit code and everything it printed (killed after
- * `timeoutMs` if it never exits); its data folder is removed.
+ * fail: resolves with its exit code and everything it printed (its process
+ * group killed after `timeoutMs` if it never exits, and whatever of it is
+ * left once it did); its data folder is removed.
  */
 export async function serviceBootOutcome(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const dataDir = tempDir('dvr-boot-');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: process.cwd(),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'info', API_PROCESSES: '1', RTMP_PORT: '0', SRT_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnService(env, dataDir, await freePort());
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const killGroup = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+  const timer = setTimeout(killGroup, timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
+  killGroup();
   for (const pid of redisServersOf(dataDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   rmSync(dataDir, { recursive: true, force: true });
   return { code, output };
