@@ -192,7 +192,10 @@ async function main(): Promise<void> {
         await loop;
       }
     };
-    console.log(`\nserving (wrk, 1 thread, ${WRK.connections} connections, ${WRK.seconds} s a run, ${ROUNDS} interleaved rounds: each ratio is taken within a round, median (lowest-highest)); `
+    // The 4 h fill queued a tile per chunk: what of it still runs meanwhile, said with the figures.
+    const background = backgroundOf(ctx);
+    console.log(`\nbackground queue as serving starts: ${background.pending} task(s) queued, ${background.active} running (thumbnail tiles of the 4 h fill; each ffmpeg spawn blocks this process for a while, longer the more memory it holds); rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+    console.log(`serving (wrk, 1 thread, ${WRK.connections} connections, ${WRK.seconds} s a run, ${ROUNDS} interleaved rounds: each ratio is taken within a round, median (lowest-highest)); `
       + 'references: bare Node http from memory, nginx from disk (sendfile, 1 worker)');
     // CPU per request: the service's process (this one: its requests and
     // whatever background work runs in it meanwhile; ffmpeg children not

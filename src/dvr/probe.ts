@@ -1,11 +1,11 @@
 // What a chunk holds: codecs, picture size, frame rate, and whether it opens
 // on a keyframe. ffprobe runs directly (not through fluent-ffmpeg) because
 // fluent-ffmpeg's ffprobe neither reports packets nor takes a timeout.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runOutOfProcess } from '../util/spawner.js';
 import { codecsList, rfc6381, type ProbedStream } from './codecs.js';
 
 export interface ChunkProbe {
@@ -37,24 +37,20 @@ interface FfprobeOutput {
 /** Enough packets to meet the first video packet even when audio leads. */
 const FIRST_PACKETS = 48;
 
-function runFfprobe(file: string, extra: string[], timeoutMs: number): Promise<FfprobeOutput> {
+async function runFfprobe(file: string, extra: string[], timeoutMs: number): Promise<FfprobeOutput> {
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format',
     '-show_packets', '-show_entries', 'packet=stream_index,flags', ...extra, file];
-  return new Promise((resolve, reject) => {
-    execFile(process.env.FFPROBE_PATH || 'ffprobe', args,
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          const detail = stderr.trim().split('\n').slice(-1)[0] || err.message;
-          return reject(new Error(`ffprobe failed: ${err.killed ? `timed out after ${timeoutMs} ms` : detail}`));
-        }
-        try {
-          resolve(JSON.parse(stdout) as FfprobeOutput);
-        } catch {
-          reject(new Error('ffprobe printed no JSON'));
-        }
-      });
-  });
+  // Spawned by the spawner process: a fork of this one would stop its requests meanwhile (util/spawner.ts).
+  const { code, signal, stdout, stderr, error } = await runOutOfProcess(process.env.FFPROBE_PATH || 'ffprobe', args, { timeoutMs, maxOutput: 16 * 1024 * 1024 }).result;
+  if (code !== 0) {
+    const detail = error ?? (stderr.trim().split('\n').slice(-1)[0] || `exit ${code}`);
+    throw new Error(`ffprobe failed: ${signal === 'SIGKILL' && !error ? `timed out after ${timeoutMs} ms` : detail}`);
+  }
+  try {
+    return JSON.parse(stdout.toString()) as FfprobeOutput;
+  } catch {
+    throw new Error('ffprobe printed no JSON');
+  }
 }
 
 function parseRate(rate: string | undefined): number | undefined {

@@ -2,47 +2,34 @@
 // chunk is decoded up to its first picture, never re-encoded), and a sprite
 // sheet composed from stored tiles. Tile children run niced (below requests
 // and ingest); every child is killed at a timeout and at shutdown.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runOutOfProcess, type Run } from '../util/spawner.js';
 
 const TIMEOUT_MS = 15_000;
-const running = new Set<ChildProcess>();
+const running = new Set<Run>();
 
 export class FfmpegError extends Error {}
 
 /** Kills every thumbnail ffmpeg still running; for shutdown. */
 export function killThumbnailFfmpeg(): void {
-  for (const child of running) child.kill('SIGKILL');
+  for (const run of running) run.kill();
 }
 
-/** Runs ffmpeg with `input` on stdin and returns stdout. */
-export function runFfmpeg(args: string[], input: Buffer, { nice = true, allowEmpty = false } = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    running.add(child);
-    // Lowest CPU priority: a thumbnail may wait, a viewer or an encoder may not.
-    if (nice && child.pid) {
-      try { os.setPriority(child.pid, 19); } catch { /* already gone */ }
-    }
-    const out: Buffer[] = [];
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => { if (err.length < 4000) err += b.toString(); });
-    // ffmpeg stops reading once it has its one frame: the rest of the chunk hits a closed pipe.
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e) => { clearTimeout(timer); running.delete(child); reject(e); });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      running.delete(child);
-      const bytes = Buffer.concat(out);
-      if (code === 0 && (bytes.length > 0 || allowEmpty)) resolve(bytes);
-      else reject(new FfmpegError(`ffmpeg ${signal ?? `exit ${code}`}: ${err.trim().split('\n').slice(-3).join(' | ') || 'no output'}`));
-    });
-    child.stdin.end(input);
-  });
+/**
+ * Runs ffmpeg with `input` on stdin and returns stdout. Spawned by the
+ * spawner process (util/spawner.ts): a fork of this one would stop its
+ * requests for as long as it takes to copy its memory map.
+ */
+export async function runFfmpeg(args: string[], input: Buffer, { nice = true, allowEmpty = false } = {}): Promise<Buffer> {
+  // Lowest CPU priority: a thumbnail may wait, a viewer or an encoder may not.
+  const run = runOutOfProcess('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { input, nice: nice ? 19 : 0, timeoutMs: TIMEOUT_MS });
+  running.add(run);
+  const { code, signal, stdout, stderr, error } = await run.result.finally(() => running.delete(run));
+  if (code === 0 && (stdout.length > 0 || allowEmpty)) return stdout;
+  const why = error ?? (stderr.trim().split('\n').slice(-3).join(' | ') || 'no output');
+  throw new FfmpegError(`ffmpeg ${signal ?? `exit ${code}`}: ${why}`);
 }
 
 const JPEG_OUT = ['-an', '-sn', '-dn', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '5', 'pipe:1'];
