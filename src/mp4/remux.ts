@@ -1,8 +1,6 @@
 // MPEG-TS chunks to MP4 by stream copy (never a re-encode). Every ffmpeg child
 // is registered while it runs, so shutdown can kill whatever is left, and each
-// one is killed (SIGKILL) at its timeout or when its signal aborts. The
-// children are the spawner process's (util/spawner.ts): the chunks are
-// streamed to its ffmpeg's stdin, a few ahead, as they come from Redis.
+// one is killed (SIGKILL) at its timeout or when its signal aborts.
 import { createWriteStream } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,9 +13,7 @@ import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { initsOf, runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
 import { metrics } from '../metrics.js';
-import { runOutOfProcess, type Run } from '../util/spawner.js';
-
-const ffmpegBin = () => process.env.FFMPEG_PATH || 'ffmpeg';
+import { lowerPriority } from '../util/background.js';
 
 const STDERR_TAIL_LINES = 20;
 const CHUNKS_AHEAD = 4;
@@ -52,7 +48,7 @@ export function hasAacAudio(codecs: string | undefined): boolean {
   return (codecs ?? '').split(',').some((c) => /^mp4a\.40\.\d+$/.test(c.trim()) && c.trim() !== 'mp4a.40.34');
 }
 
-const running = new Set<Run>();
+const running = new Set<ffmpeg.FfmpegCommand>();
 let started = 0;
 
 /** ffmpeg children of this process still running (remuxes of clips and VODs). */
@@ -67,14 +63,8 @@ export function remuxesStarted(): number {
 
 /** Kills every ffmpeg child this module started; for shutdown. */
 export function killAllFfmpeg(): void {
-  for (const run of running) {
-    killedAtShutdown.add(run);
-    run.kill();
-  }
+  for (const command of running) command.kill('SIGKILL');
 }
-
-/** Runs ended by killAllFfmpeg: an interruption, not a failure of the remux. */
-const killedAtShutdown = new WeakSet<Run>();
 
 /**
  * fluent-ffmpeg looks up the ffmpeg binary and lists its encoders (a child
@@ -178,54 +168,42 @@ async function spillRuns(runs: (NodeJS.ReadableStream | string)[], outFile: stri
   return list;
 }
 
-async function runFfmpeg(
+function runFfmpeg(
   source: NodeJS.ReadableStream | string, outFile: string, input: string[], output: string[], signal: AbortSignal | undefined, timeoutMs: number, nice: number,
 ): Promise<void> {
-  const streamed = typeof source !== 'string';
-  const args = [...(streamed ? [] : ['-nostdin']), '-hide_banner', '-loglevel', 'warning', '-y', ...input, '-i', streamed ? 'pipe:0' : source, ...output, outFile];
-  // Spawned by the spawner process: a fork of this one would stop its requests meanwhile (util/spawner.ts).
-  const run = runOutOfProcess(ffmpegBin(), args, { streamInput: streamed, nice, timeoutMs, maxOutput: 1024 * 1024 });
-  running.add(run);
-  let stopped: string | undefined;
-  const onAbort = () => {
-    stopped ??= 'ffmpeg aborted';
-    run.kill();
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    let feedError: Error | undefined;
-    if (streamed) {
-      // ffmpeg ended (done, killed at its timeout, aborted): a source still
-      // waiting on its next bytes (a stalled upstream) is let go.
-      let over = false;
-      void run.result.then(() => {
-        over = true;
-        (source as Readable).destroy?.();
-      });
-      try {
-        for await (const chunk of source as AsyncIterable<Buffer>) {
-          if (over || !(await run.write(chunk))) break;
-        }
-      } catch (err) {
-        // A chunk missing from Redis: the remux cannot be whole.
-        if (!over) {
-          feedError = err as Error;
-          run.kill();
-        }
-      }
-      run.end();
-    }
-    const { code, signal: killedBy, stderr, error } = await run.result;
-    if (feedError) throw new RemuxError(feedError.message, tail(stderr));
-    if (code === 0) return;
-    // A SIGKILL nobody here sent is the spawner's, at the timeout.
-    if (killedBy === 'SIGKILL' && !stopped && !error && !killedAtShutdown.has(run)) stopped = `ffmpeg timed out after ${timeoutMs} ms`;
-    const why = stopped ?? error ?? (killedBy ? `ffmpeg was killed with signal ${killedBy}` : `ffmpeg exited with code ${code}`);
-    throw new RemuxError(why, tail(stderr));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    running.delete(run);
-  }
+  return new Promise<void>((resolve, reject) => {
+    const command = ffmpeg(source as string, { stdoutLines: STDERR_TAIL_LINES * 2 })
+      .inputOptions(input)
+      .outputOptions(['-hide_banner', '-loglevel', 'warning', ...output])
+      .output(outFile);
+    let stopped: string | undefined;
+    const stop = (why: string) => {
+      stopped ??= why;
+      // Before 'start' there is no child yet; the 'start' handler kills it then.
+      if (running.has(command)) command.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => stop(`ffmpeg timed out after ${timeoutMs} ms`), timeoutMs);
+    const onAbort = () => stop('ffmpeg aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // fluent-ffmpeg reports an input stream error before its child has
+      // exited (it only sends SIGTERM): make sure nothing outlives us.
+      if (err && running.has(command)) command.kill('SIGKILL');
+      running.delete(command);
+      if (err) reject(err);
+      else resolve();
+    };
+    command.on('start', () => {
+      running.add(command);
+      lowerPriority((command as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid, nice);
+      if (stopped) command.kill('SIGKILL');
+    });
+    command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => settle(new RemuxError(stopped ?? err.message, tail(stderr))));
+    command.on('end', () => settle());
+    command.run();
+  });
 }
 
 /**

@@ -3,10 +3,10 @@
 // so its forks stay cheap. It ends, and ends its children, when the service
 // that started it goes away.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { RunReply, RunRequest, StdinAck, StdinMessage } from './spawner.js';
+import type { RunReply, RunRequest } from './spawner.js';
 
 const running = new Map<number, ChildProcess>();
-const send = (reply: RunReply | StdinAck) => process.send?.(reply);
+const send = (reply: RunReply) => process.send?.(reply);
 
 function run(req: RunRequest): void {
   // nice(1) sets the priority before the command starts: no moment at full priority.
@@ -32,8 +32,7 @@ function run(req: RunRequest): void {
       child.kill('SIGKILL');
     }
   });
-  // The last lines say why a command failed.
-  child.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-STDERR_KEPT); });
+  child.stderr!.on('data', (b: Buffer) => { if (err.length < 4000) err += b.toString(); });
   // A command that stops reading early (ffmpeg has its one frame) closes its stdin.
   child.stdin!.on('error', () => undefined);
   child.on('error', (e) => { error = e.message; });
@@ -42,29 +41,11 @@ function run(req: RunRequest): void {
     running.delete(req.id);
     send({ id: req.id, code, signal, stdout: Buffer.concat(out), stderr: err, error });
   });
-  // Streamed input comes in stdin messages; otherwise it came whole, or there is none.
-  if (!req.streamInput) child.stdin!.end(req.input ?? Buffer.alloc(0));
+  child.stdin!.end(req.input ?? Buffer.alloc(0));
 }
 
-const STDERR_KEPT = 8000;
-
-/** A piece of a streamed stdin: acknowledged once written (or refused), so the service sends the next. */
-function stdin(msg: StdinMessage): void {
-  const child = running.get(msg.id);
-  if (!child || !child.stdin!.writable) {
-    send({ id: msg.id, ack: true, open: false });
-    return;
-  }
-  if (msg.end) {
-    child.stdin!.end();
-    return;
-  }
-  child.stdin!.write(msg.chunk!, (err) => send({ id: msg.id, ack: true, open: !err }));
-}
-
-process.on('message', (msg: RunRequest | StdinMessage | { kill: number }) => {
+process.on('message', (msg: RunRequest | { kill: number }) => {
   if ('kill' in msg) running.get(msg.kill)?.kill('SIGKILL');
-  else if ('stdin' in msg) stdin(msg);
   else run(msg);
 });
 

@@ -21,22 +21,6 @@ export interface RunRequest {
   timeoutMs: number;
   /** Past this many bytes of stdout the command is killed. */
   maxOutput: number;
-  /** stdin comes in StdinMessages (Run.write, Run.end) instead of `input`. */
-  streamInput?: boolean;
-}
-
-export interface StdinMessage {
-  id: number;
-  stdin: true;
-  chunk?: Uint8Array;
-  end?: boolean;
-}
-
-/** `open`: the command still reads its stdin. */
-export interface StdinAck {
-  id: number;
-  ack: true;
-  open: boolean;
 }
 
 export interface RunReply {
@@ -44,7 +28,7 @@ export interface RunReply {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: Buffer;
-  /** Its last 8,000 characters or so. */
+  /** Its first 4,000 characters or so. */
   stderr: string;
   /** Why it did not start or was stopped (other than by a signal). */
   error?: string;
@@ -52,8 +36,6 @@ export interface RunReply {
 
 export interface RunOptions {
   input?: Buffer;
-  /** stdin is given piece by piece with Run.write and Run.end. */
-  streamInput?: boolean;
   nice?: number;
   timeoutMs: number;
   maxOutput?: number;
@@ -63,17 +45,11 @@ export interface Run {
   result: Promise<RunReply>;
   /** SIGKILLs the command; its result then says so. */
   kill(): void;
-  /** streamInput: writes a piece of stdin; resolves once written, false when the command no longer reads it. */
-  write(chunk: Buffer): Promise<boolean>;
-  /** streamInput: closes its stdin. */
-  end(): void;
 }
 
 let helper: ChildProcess | null = null;
 let nextId = 1;
 const pending = new Map<number, (reply: RunReply) => void>();
-/** Per streamed run, the write waiting for its acknowledgement. */
-const acks = new Map<number, (open: boolean) => void>();
 
 function started(): ChildProcess {
   if (helper && helper.connected) return helper;
@@ -83,16 +59,7 @@ function started(): ChildProcess {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  child.on('message', (reply: RunReply | StdinAck) => {
-    if ('ack' in reply) {
-      const written = acks.get(reply.id);
-      acks.delete(reply.id);
-      written?.(reply.open);
-      return;
-    }
-    const written = acks.get(reply.id);
-    acks.delete(reply.id);
-    written?.(false);
+  child.on('message', (reply: RunReply) => {
     const done = pending.get(reply.id);
     pending.delete(reply.id);
     // Structured clone hands a Buffer over as a plain Uint8Array: viewed as a Buffer again, not copied.
@@ -104,8 +71,6 @@ function started(): ChildProcess {
     // What was running with it has no result: say so, and the next run starts another helper.
     for (const [id, done] of pending) done({ id, code: null, signal: null, stdout: Buffer.alloc(0), stderr: '', error: `the spawner process ended (${signal ?? `exit ${code}`})` });
     pending.clear();
-    for (const written of acks.values()) written(false);
-    acks.clear();
   });
   // It must not keep the service alive by itself.
   child.unref();
@@ -121,24 +86,9 @@ export function runOutOfProcess(command: string, args: string[], opts: RunOption
   const result = new Promise<RunReply>((resolve) => pending.set(id, resolve));
   // While a run is pending, the channel keeps the service alive to hear its end.
   child.channel?.ref();
-  const req: RunRequest = {
-    id, command, args, input: opts.input, streamInput: opts.streamInput, nice: opts.nice ?? 0, timeoutMs: opts.timeoutMs, maxOutput: opts.maxOutput ?? 64 * 1024 * 1024,
-  };
+  const req: RunRequest = { id, command, args, input: opts.input, nice: opts.nice ?? 0, timeoutMs: opts.timeoutMs, maxOutput: opts.maxOutput ?? 64 * 1024 * 1024 };
   child.send(req);
-  const live = () => pending.has(id) && child.connected;
-  return {
-    result,
-    kill: () => { if (live()) child.send({ kill: id }); },
-    write: (chunk) => {
-      if (!live()) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => {
-        acks.set(id, resolve);
-        const message: StdinMessage = { id, stdin: true, chunk };
-        child.send(message);
-      });
-    },
-    end: () => { if (live()) child.send({ id, stdin: true, end: true } satisfies StdinMessage); },
-  };
+  return { result, kill: () => { if (pending.has(id) && child.connected) child.send({ kill: id }); } };
 }
 
 /** The helper's pid, if it runs (tests). */

@@ -1,7 +1,7 @@
 // Building a clip's MP4: once however many requests arrive (in one process
 // and across two), failures that leave nothing behind and are retried, ffmpeg
 // children that never outlive their timeout, abort or the shutdown.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,6 @@ import { BuildLock, type Lease } from '../../src/mp4/build-lock.js';
 import { Mp4Cache } from '../../src/mp4/cache.js';
 import { killAllFfmpeg, remuxesStarted, remuxTsToMp4, runningFfmpegCount } from '../../src/mp4/remux.js';
 import { startService, type Service } from '../../src/service.js';
-import { spawnerPid } from '../../src/util/spawner.js';
 import { BASE_URL, startHarness, TEST_REDIS_URL, waitFor, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -249,21 +248,6 @@ describe('the build lock', () => {
   });
 });
 
-/** Pids of the ffmpeg processes whose parent is `pid`. */
-function ffmpegChildrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (comm === 'ffmpeg' && ppid === pid) out.push(Number(entry));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
 describe('ffmpeg children never outlive their work', () => {
   let dir: string;
   beforeAll(async () => {
@@ -299,9 +283,6 @@ describe('ffmpeg children never outlive their work', () => {
     const controller = new AbortController();
     const remux = remuxTsToMp4(stalledSource(), path.join(dir, 'abort.mp4'), { timeoutMs: 60_000, log: silent, signal: controller.signal });
     await waitForChild();
-    // The spawner's child, not this process's: a fork of this process would stop its event loop meanwhile.
-    await waitFor(() => ffmpegChildrenOf(spawnerPid()!).length === 1, 'ffmpeg under the spawner', 5000, 20);
-    expect(ffmpegChildrenOf(process.pid)).toEqual([]);
     controller.abort();
     await expect(remux).rejects.toThrow(/aborted/);
     expect(runningFfmpegCount()).toBe(0);
