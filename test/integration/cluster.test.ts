@@ -35,10 +35,30 @@ async function freePort(): Promise<number> {
   });
 }
 
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port whose cluster bus port (10,000 above it) is a port and free
+ * too: a node whose bus cannot bind never joins, and `--cluster create`
+ * then waits for it for ever.
+ */
+async function freeNodePort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await isFree(port + 10_000))) return port;
+  }
+}
+
 async function startCluster(): Promise<string[]> {
   const addresses: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const port = await freePort();
+    const port = await freeNodePort();
     const nodeDir = path.join(dir, String(port));
     await run('mkdir', ['-p', nodeDir]);
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
@@ -51,7 +71,8 @@ async function startCluster(): Promise<string[]> {
     const [, port] = address.split(':');
     await waitFor(async () => (await run('redis-cli', ['-p', port, 'ping']).catch(() => ({ stdout: '' }))).stdout.includes('PONG'), `node ${address}`, 10_000, 50);
   }
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+  // Bounded: a node that cannot join fails here, with redis-cli's words, not at the hook's timeout.
+  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
   const [, port] = addresses[0].split(':');
   await waitFor(async () => (await run('redis-cli', ['-p', port, 'cluster', 'info'])).stdout.includes('cluster_state:ok'), 'cluster_state:ok', 10_000, 100);
   return addresses;
