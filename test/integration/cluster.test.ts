@@ -72,7 +72,7 @@ async function startCluster(): Promise<string[]> {
     await waitFor(async () => (await run('redis-cli', ['-p', port, 'ping']).catch(() => ({ stdout: '' }))).stdout.includes('PONG'), `node ${address}`, 10_000, 50);
   }
   // Bounded: a node that cannot join fails here, with redis-cli's words, not at the hook's timeout.
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 120_000 });
   const [, port] = addresses[0].split(':');
   await waitFor(async () => (await run('redis-cli', ['-p', port, 'cluster', 'info'])).stdout.includes('cluster_state:ok'), 'cluster_state:ok', 10_000, 100);
   return addresses;
@@ -90,7 +90,8 @@ beforeAll(async () => {
   const company = await createCompany(service.ctx, 'Cluster');
   apiKey = company.api_key;
   clientId = company.client_id;
-}, 60_000);
+  // Three nodes agreeing on a cluster takes a few gossip rounds, slow on a machine the suite loads.
+}, 180_000);
 
 afterAll(async () => {
   await service?.close();
