@@ -32,7 +32,8 @@ function run(req: RunRequest): void {
       child.kill('SIGKILL');
     }
   });
-  child.stderr!.on('data', (b: Buffer) => { if (err.length < 4000) err += b.toString(); });
+  // Its last lines say why it failed: those are what is kept.
+  child.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
   // A command that stops reading early (ffmpeg has its one frame) closes its stdin.
   child.stdin!.on('error', () => undefined);
   child.on('error', (e) => { error = e.message; });

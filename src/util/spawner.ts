@@ -28,7 +28,7 @@ export interface RunReply {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: Buffer;
-  /** Its first 4,000 characters or so. */
+  /** Its last 4,000 characters. */
   stderr: string;
   /** Why it did not start or was stopped (other than by a signal). */
   error?: string;

@@ -34,6 +34,10 @@ describe('commands run by the spawner process', () => {
     expect((await killed.result).signal).toBe('SIGKILL');
     const loud = await run('head', ['-c', '200000', '/dev/zero'], { timeoutMs: 10_000, maxOutput: 1000 }).result;
     expect(loud.error).toMatch(/more than 1000 bytes/);
+    // A long stderr keeps its end, where a command says why it failed.
+    const chatty = await run('sh', ['-c', 'head -c 20000 /dev/zero | tr "\\0" x >&2; echo >&2; echo "the reason" >&2; exit 1']).result;
+    expect(chatty.code).toBe(1);
+    expect(chatty.stderr.trim().split('\n').at(-1)).toBe('the reason');
     const missing = await run('no-such-command-here', []).result;
     expect(missing.code).not.toBe(0);
     expect(missing.error).toMatch(/ENOENT/);
