@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
+import { ffmpegBin } from '../util/ffmpeg-bin.js';
 
 export interface DemoEncoderOptions {
   /** Seconds per chunk; keyframes are forced on this grid. Default 2. */
@@ -132,7 +133,7 @@ export function canDrawText(): Promise<boolean> {
   drawtextWorks ??= new Promise((resolve) => {
     const args = ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=size=64x64:duration=0.04',
       '-vf', "drawtext=text='00\\:00'", '-f', 'null', '-'];
-    execFile(process.env.FFMPEG_PATH || 'ffmpeg', args, { timeout: 10_000 }, (err) => resolve(!err));
+    execFile(ffmpegBin(), args, { timeout: 10_000 }, (err) => resolve(!err));
   });
   return drawtextWorks;
 }

@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { ffmpegBin } from '../util/ffmpeg-bin.js';
 import { packagingArgs, parseProbe, unpackageable, type ProbedSource } from './ladder.js';
 
-const FFMPEG = () => process.env.FFMPEG_PATH || 'ffmpeg';
 const FFPROBE = () => process.env.FFPROBE_PATH || 'ffprobe';
 /** Probe once this much arrived, or after PROBE_WAIT_MS with whatever arrived. */
 const PROBE_BYTES = 256 * 1024;
@@ -96,7 +96,7 @@ async function probe(head: Buffer): Promise<ProbedSource> {
 export function startPackager(opts: PackagerOptions): Packager {
   const runId = `r${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const readerLines: string[] = [];
-  const reader = track(spawn(FFMPEG(), [
+  const reader = track(spawn(ffmpegBin(), [
     // A short analysis by default: the stream's parameters come with its first
     // frames, and every second spent here is a second of delay (the bytes are
     // kept, nothing is lost). A gateway whose reader joins mid-stream asks for
@@ -146,7 +146,7 @@ export function startPackager(opts: PackagerOptions): Packager {
       return;
     }
     const args = packagingArgs({ input: 'pipe:0', target: opts.target, runId, chunkSeconds: opts.chunkSeconds, transcode: opts.transcode, source });
-    packager = track(spawn(FFMPEG(), args, { stdio: ['pipe', 'ignore', 'pipe'] }));
+    packager = track(spawn(ffmpegBin(), args, { stdio: ['pipe', 'ignore', 'pipe'] }));
     tail(packager, packagerLines);
     for (const b of pending.splice(0)) packager.stdin!.write(b);
     pendingBytes = 0;

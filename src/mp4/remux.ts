@@ -1,19 +1,28 @@
-// MPEG-TS chunks to MP4 by stream copy (never a re-encode). Every ffmpeg child
-// is registered while it runs, so shutdown can kill whatever is left, and each
-// one is killed (SIGKILL) at its timeout or when its signal aborts.
-import { createWriteStream } from 'node:fs';
+// MPEG-TS chunks to MP4 by stream copy (never a re-encode). ffmpeg runs in
+// the spawner's helper process (util/spawner.ts): spawned from the service,
+// every remux (a prebuild burst is hundreds) forked the whole service, its
+// event loop stopped for as long as that takes (21 ms at the 360 MB an api
+// process reaches with full caches). It reads the chunks through a FIFO as
+// they come from Redis, so it works while the rest arrives, as it did from
+// its stdin (a file written first, then remuxed, made the first MP4 of a
+// 60 s clip 1.25-1.5x a bare copy instead of about 1.1x). Every remux is
+// registered while it runs, so shutdown can stop whatever is left, and each
+// one is stopped (its ffmpeg SIGKILLed) at its timeout or when its signal
+// aborts.
+import { constants, createWriteStream, open } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 import type { ClipRecord } from '../clips/records.js';
 import type { Context } from '../context.js';
 import { loadClipChunks } from '../clips/chunks.js';
 import { initsOf, runsOf, type ChunkRef } from '../dvr/chunk-ref.js';
 import { metrics } from '../metrics.js';
-import { lowerPriority } from '../util/background.js';
+import { ffmpegBin } from '../util/ffmpeg-bin.js';
+import { runOutOfProcess, type Run } from '../util/spawner.js';
 
 const STDERR_TAIL_LINES = 20;
 const CHUNKS_AHEAD = 4;
@@ -48,10 +57,10 @@ export function hasAacAudio(codecs: string | undefined): boolean {
   return (codecs ?? '').split(',').some((c) => /^mp4a\.40\.\d+$/.test(c.trim()) && c.trim() !== 'mp4a.40.34');
 }
 
-const running = new Set<ffmpeg.FfmpegCommand>();
+const running = new Set<Remuxing>();
 let started = 0;
 
-/** ffmpeg children of this process still running (remuxes of clips and VODs). */
+/** Remuxes of this process still running (clips and VODs): writing their input, or their ffmpeg at work. */
 export function runningFfmpegCount(): number {
   return running.size;
 }
@@ -61,19 +70,18 @@ export function remuxesStarted(): number {
   return started;
 }
 
-/** Kills every ffmpeg child this module started; for shutdown. */
+/** Stops every remux this module started (their ffmpeg SIGKILLed); for shutdown. */
 export function killAllFfmpeg(): void {
-  for (const command of running) command.kill('SIGKILL');
+  for (const remux of running) remux.stop('ffmpeg killed at shutdown');
 }
 
 /**
- * fluent-ffmpeg looks up the ffmpeg binary and lists its encoders (a child
- * process) before its first command; doing that at boot keeps it off the
- * first MP4 request, and says early when ffmpeg is missing.
+ * Asks ffmpeg its version at boot: says early when ffmpeg is missing, and
+ * starts the spawner's helper, so the first MP4 request does not wait for it.
  */
 export function warmUpFfmpeg(log: Logger): void {
-  ffmpeg.getAvailableEncoders((err) => {
-    if (err) log.warn({ err: err.message }, 'ffmpeg is not usable: MP4 requests will fail until it is installed');
+  void runOutOfProcess(ffmpegBin(), ['-hide_banner', '-version'], { timeoutMs: 30_000 }).result.then((reply) => {
+    if (reply.error || reply.code !== 0) log.warn({ err: reply.error ?? lastLine(reply.stderr) ?? `exit ${reply.code}` }, 'ffmpeg is not usable: MP4 requests will fail until it is installed');
   });
 }
 
@@ -115,20 +123,24 @@ export async function remuxTsToMp4(
   started += 1;
   const runs = Array.isArray(source) ? source : [source];
   const spilled: string[] = [];
+  const remux = new Remuxing(timeoutMs, signal);
+  running.add(remux);
   try {
-    signal?.throwIfAborted();
+    remux.throwIfStopped();
     const format = opts.format ?? 'mpegts';
     // fMP4 carries AAC as MP4 wants it already.
     const output = format === 'mpegts' && hasAacAudio(opts.codecs) ? [...OUTPUT_OPTIONS, ...AAC_TO_MP4] : OUTPUT_OPTIONS;
-    if (runs.length === 1) {
-      await runFfmpeg(runs[0], outFile, ['-f', format], output, signal, timeoutMs, nice);
+    if (runs.length === 1 && typeof runs[0] === 'string') {
+      await remux.ffmpeg(['-f', format, '-i', runs[0]], output, outFile, nice);
+    } else if (runs.length === 1) {
+      await remux.piped(runs[0] as NodeJS.ReadableStream, `${outFile}.in`, spilled, ['-f', format], output, outFile, nice);
     } else {
       // Timestamps restart at each discontinuity; read as one stream, ffmpeg
       // shifts the later run by whichever track notices first, leaving holes
       // of seconds and frames out of order. The concat demuxer places each
       // run right after the end of the one before, both tracks alike.
-      const list = await spillRuns(runs, outFile, spilled);
-      await runFfmpeg(list, outFile, ['-f', 'concat', '-safe', '0'], output, signal, timeoutMs, nice);
+      const list = await spillRuns(remux, runs, outFile, spilled);
+      await remux.ffmpeg(['-f', 'concat', '-safe', '0', '-i', list], output, outFile, nice);
     }
     metrics.remuxSeconds.observe((performance.now() - began) / 1000);
     log.info({ clip_id: clipId, runs: runs.length, ms: Math.round(performance.now() - began) }, 'remuxed to mp4');
@@ -137,10 +149,12 @@ export async function remuxTsToMp4(
     await rm(outFile, { force: true });
     const stderr = err instanceof RemuxError ? err.stderrTail : [];
     // A signal this process did not send (a group signal, a shutdown) is not a remux failure.
-    const interrupted = /killed with signal SIG(TERM|INT|KILL|HUP)/.test((err as Error).message);
+    const interrupted = /killed with signal SIG(TERM|INT|KILL|HUP)|killed at shutdown/.test((err as Error).message);
     log[interrupted ? 'warn' : 'error']({ clip_id: clipId, err: (err as Error).message, stderr }, interrupted ? 'remux to mp4 interrupted' : 'remux to mp4 failed');
     throw err;
   } finally {
+    remux.end();
+    running.delete(remux);
     await Promise.all(spilled.map((f) => rm(f, { force: true })));
   }
 }
@@ -149,18 +163,9 @@ export async function remuxTsToMp4(
 export type RemuxSource = NodeJS.ReadableStream | string | (NodeJS.ReadableStream | string)[];
 
 /** Each run to a file beside outFile, and the concat demuxer's list of them; every file written is pushed to `spilled`. */
-async function spillRuns(runs: (NodeJS.ReadableStream | string)[], outFile: string, spilled: string[]): Promise<string> {
+async function spillRuns(remux: Remuxing, runs: (NodeJS.ReadableStream | string)[], outFile: string, spilled: string[]): Promise<string> {
   const files: string[] = [];
-  for (const [i, run] of runs.entries()) {
-    if (typeof run === 'string') {
-      files.push(run);
-      continue;
-    }
-    const file = `${outFile}.run${i}`;
-    spilled.push(file);
-    await pipeline(run, createWriteStream(file));
-    files.push(file);
-  }
+  for (const [i, run] of runs.entries()) files.push(await remux.spill(run, `${outFile}.run${i}`, spilled));
   const list = `${outFile}.runs`;
   spilled.push(list);
   // The list's own quoting: a quote inside a path closes, escapes and reopens.
@@ -168,42 +173,121 @@ async function spillRuns(runs: (NodeJS.ReadableStream | string)[], outFile: stri
   return list;
 }
 
-function runFfmpeg(
-  source: NodeJS.ReadableStream | string, outFile: string, input: string[], output: string[], signal: AbortSignal | undefined, timeoutMs: number, nice: number,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const command = ffmpeg(source as string, { stdoutLines: STDERR_TAIL_LINES * 2 })
-      .inputOptions(input)
-      .outputOptions(['-hide_banner', '-loglevel', 'warning', ...output])
-      .output(outFile);
-    let stopped: string | undefined;
-    const stop = (why: string) => {
-      stopped ??= why;
-      // Before 'start' there is no child yet; the 'start' handler kills it then.
-      if (running.has(command)) command.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => stop(`ffmpeg timed out after ${timeoutMs} ms`), timeoutMs);
-    const onAbort = () => stop('ffmpeg aborted');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = (err?: Error) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      // fluent-ffmpeg reports an input stream error before its child has
-      // exited (it only sends SIGTERM): make sure nothing outlives us.
-      if (err && running.has(command)) command.kill('SIGKILL');
-      running.delete(command);
-      if (err) reject(err);
-      else resolve();
-    };
-    command.on('start', () => {
-      running.add(command);
-      lowerPriority((command as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid, nice);
-      if (stopped) command.kill('SIGKILL');
+const lastLine = (stderr: string): string | undefined => tail(stderr).at(-1);
+
+/**
+ * One remux while it runs: its deadline, its caller's signal, and how it is
+ * stopped, whichever part is at work (its input still being written, or its
+ * ffmpeg). The first reason to stop is the one reported.
+ */
+class Remuxing {
+  private stopped: string | undefined;
+  private readonly abort = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private run: Run | undefined;
+  private readonly onAbort = () => this.stop('ffmpeg aborted');
+
+  constructor(timeoutMs: number, private readonly signal: AbortSignal | undefined) {
+    this.timer = setTimeout(() => this.stop(`ffmpeg timed out after ${timeoutMs} ms`), timeoutMs);
+    if (signal?.aborted) this.stop('ffmpeg aborted');
+    else signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  stop(why: string): void {
+    this.stopped ??= why;
+    this.abort.abort();
+    this.run?.kill();
+  }
+
+  throwIfStopped(stderr: string[] = []): void {
+    if (this.stopped) throw new RemuxError(this.stopped, stderr);
+  }
+
+  /**
+   * ffmpeg reading `source` through a FIFO at `fifo` (pushed to `spilled`).
+   * Either side failing fails the remux: a feed cut short would otherwise
+   * end in a short MP4 that ffmpeg thinks fine.
+   */
+  async piped(source: NodeJS.ReadableStream, fifo: string, spilled: string[], input: string[], output: string[], outFile: string, nice: number): Promise<void> {
+    const made = await runOutOfProcess('mkfifo', ['-m', '600', fifo], { timeoutMs: 10_000 }).result;
+    if (made.code !== 0) throw new RemuxError(`could not make the remux's input FIFO: ${made.error ?? lastLine(made.stderr) ?? `exit ${made.code}`}`, []);
+    spilled.push(fifo);
+    let ffmpegFailure: unknown;
+    let feedFailure: unknown;
+    let ffmpegEnded = false;
+    let pipe: net.Socket | undefined;
+    const ran = this.ffmpeg([...input, '-i', fifo], output, outFile, nice).catch((err) => {
+      ffmpegFailure = err;
+      // ffmpeg gone: nothing reads what is still to come.
+      pipe?.destroy();
+    }).finally(() => { ffmpegEnded = true; });
+    const fed = this.openWriter(fifo, () => ffmpegEnded).then((fd) => {
+      // As a socket, its writes wait on epoll for ffmpeg to read, not in one of libuv's few threads.
+      pipe = new net.Socket({ fd, readable: false, writable: true });
+      return pipeline(source, pipe, { signal: this.abort.signal });
+    }).catch((err) => {
+      feedFailure = err;
+      // The input failed (a chunk missing from Redis): what ffmpeg made of the part it got must not pass for the MP4.
+      this.run?.kill();
     });
-    command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => settle(new RemuxError(stopped ?? err.message, tail(stderr))));
-    command.on('end', () => settle());
-    command.run();
-  });
+    await Promise.all([ran, fed]);
+    this.throwIfStopped(ffmpegFailure instanceof RemuxError ? ffmpegFailure.stderrTail : []);
+    // A pipe that broke because ffmpeg stopped reading tells less than ffmpeg's own words.
+    const broken = ['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'].includes((feedFailure as NodeJS.ErrnoException | undefined)?.code ?? '');
+    if (feedFailure && !broken) throw feedFailure;
+    if (ffmpegFailure) throw ffmpegFailure;
+    if (feedFailure) throw feedFailure;
+  }
+
+  /**
+   * The FIFO's writing end, once ffmpeg has opened its reading end: opened
+   * earlier (read-write), bytes written before ffmpeg opened it would be
+   * dropped if this end closed first, and ffmpeg would wait for a writer for
+   * ever. Non-blocking, the open fails (ENXIO) until a reader is there.
+   */
+  private async openWriter(fifo: string, readerGone: () => boolean): Promise<number> {
+    for (;;) {
+      try {
+        return await new Promise<number>((resolve, reject) => open(fifo, constants.O_WRONLY | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+        this.throwIfStopped();
+        if (readerGone()) throw new Error('ffmpeg ended before it read its input');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  }
+
+  /** A run's bytes to `file` (pushed to `spilled`), or a path as it is. */
+  async spill(run: NodeJS.ReadableStream | string, file: string, spilled: string[]): Promise<string> {
+    if (typeof run === 'string') return run;
+    spilled.push(file);
+    try {
+      await pipeline(run, createWriteStream(file), { signal: this.abort.signal });
+    } catch (err) {
+      this.throwIfStopped();
+      throw err;
+    }
+    return file;
+  }
+
+  async ffmpeg(input: string[], output: string[], outFile: string, nice: number): Promise<void> {
+    this.throwIfStopped();
+    // The deadline is this object's (it covers the input's writing too).
+    const args = ['-nostdin', '-hide_banner', '-loglevel', 'warning', '-y', ...input, ...output, outFile];
+    this.run = runOutOfProcess(ffmpegBin(), args, { nice, timeoutMs: 2 ** 31 - 1, maxOutput: 1024 * 1024 });
+    const reply = await this.run.result;
+    const stderr = tail(reply.stderr);
+    this.throwIfStopped(stderr);
+    if (reply.error) throw new RemuxError(`ffmpeg could not run: ${reply.error}`, stderr);
+    if (reply.signal) throw new RemuxError(`ffmpeg was killed with signal ${reply.signal}`, stderr);
+    if (reply.code !== 0) throw new RemuxError(`ffmpeg exited with code ${reply.code}: ${stderr.slice(-3).join(' / ') || 'no message'}`, stderr);
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
 }
 
 /**

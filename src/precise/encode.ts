@@ -9,10 +9,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ffmpegBin } from '../util/ffmpeg-bin.js';
 
 const run = promisify(execFile);
-/** The ffmpeg to run, read at each call as the packager does (an operator may name a build of their own). */
-const ffmpegBin = () => process.env.FFMPEG_PATH || 'ffmpeg';
 
 /** Half a millisecond: timestamps are compared with this slack (90 kHz ticks round). */
 const EPS = 0.0005;

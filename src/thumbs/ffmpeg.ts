@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ffmpegBin } from '../util/ffmpeg-bin.js';
 import { runOutOfProcess, type Run } from '../util/spawner.js';
 
 const TIMEOUT_MS = 15_000;
@@ -24,7 +25,7 @@ export function killThumbnailFfmpeg(): void {
  */
 export async function runFfmpeg(args: string[], input: Buffer, { nice = true, allowEmpty = false } = {}): Promise<Buffer> {
   // Lowest CPU priority: a thumbnail may wait, a viewer or an encoder may not.
-  const run = runOutOfProcess('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { input, nice: nice ? 19 : 0, timeoutMs: TIMEOUT_MS });
+  const run = runOutOfProcess(ffmpegBin(), ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { input, nice: nice ? 19 : 0, timeoutMs: TIMEOUT_MS });
   running.add(run);
   const { code, signal, stdout, stderr, error } = await run.result.finally(() => running.delete(run));
   if (code === 0 && (stdout.length > 0 || allowEmpty)) return stdout;

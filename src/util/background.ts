@@ -3,10 +3,12 @@
 // costs a Map insert; a task starts only after submissions have paused for a
 // moment (a burst of clip creations is over) or it has waited long enough; a
 // few run at once, fewer than the cores, so the API keeps a core of its own;
-// and a task is told the niceness its ffmpeg children run at (lowerPriority).
+// and a task is told the niceness its ffmpeg children run at (it passes it
+// down explicitly: an AsyncLocalStorage would make every promise of the
+// process pay for async hooks, requests included).
 import os from 'node:os';
 
-/** `nice`: the niceness its child processes should run at (pass it to lowerPriority). */
+/** `nice`: the niceness its child processes should run at (runOutOfProcess's `nice`). */
 export type BackgroundTask = (signal: AbortSignal, nice: number) => Promise<void>;
 
 export interface BackgroundOptions {
@@ -41,21 +43,6 @@ interface Queued {
 
 export function defaultConcurrency(cores = os.availableParallelism?.() ?? os.cpus().length): number {
   return Math.max(1, Math.floor(cores / 2));
-}
-
-/**
- * Lowers a child's CPU priority; never fails the caller. The niceness is
- * passed down explicitly, not carried by an AsyncLocalStorage: enabling one
- * makes every promise of the process pay for async hooks (several times the
- * cost of an await, measured), requests included.
- */
-export function lowerPriority(pid: number | undefined, nice: number): void {
-  if (!pid || nice <= 0) return;
-  try {
-    os.setPriority(pid, nice);
-  } catch {
-    // The child may have exited already; a priority is a hint, not a need.
-  }
 }
 
 export class BackgroundQueue {

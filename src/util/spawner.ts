@@ -1,11 +1,11 @@
-// Short commands whose output the service reads (thumbnail ffmpeg, ffprobe)
+// The service's ffmpeg and ffprobe runs (MP4 remuxes, thumbnails, probes)
 // are spawned by a helper process (spawner-child.ts), not by the service.
 // spawn() forks the calling process, and the fork copies its page tables
 // while its event loop waits: measured here 1.3 ms for a process of 45 MB
 // and 21 ms for one of 360 MB, which an api process reaches with its chunk
 // and playlist caches. Every request waiting behind that fork paid for a
-// thumbnail. The helper holds only its children, so its forks stay cheap,
-// and they never stop the service's event loop.
+// thumbnail or a prebuild. The helper holds only its children, so its
+// forks stay cheap, and they never stop the service's event loop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';

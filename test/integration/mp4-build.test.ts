@@ -2,10 +2,10 @@
 // and across two), failures that leave nothing behind and are retried, ffmpeg
 // children that never outlive their timeout, abort or the shutdown.
 import { readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../../fixtures/make.js';
@@ -18,6 +18,7 @@ import { BuildLock, type Lease } from '../../src/mp4/build-lock.js';
 import { Mp4Cache } from '../../src/mp4/cache.js';
 import { killAllFfmpeg, remuxesStarted, remuxTsToMp4, runningFfmpegCount } from '../../src/mp4/remux.js';
 import { startService, type Service } from '../../src/service.js';
+import { spawnerPid } from '../../src/util/spawner.js';
 import { BASE_URL, startHarness, TEST_REDIS_URL, waitFor, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -300,5 +301,80 @@ describe('ffmpeg children never outlive their work', () => {
     const out = path.join(dir, 'from-file.mp4');
     await remuxTsToMp4(fixtures.clipTs, out, { timeoutMs: 30_000, log: silent });
     expect(files(dir)).toContain('from-file.mp4');
+  });
+
+  it('fails, leaving no file, when its input breaks off half way (a chunk gone from Redis), never a short MP4', async () => {
+    const bytes = await readFile(fixtures.clipTs);
+    const half = bytes.subarray(0, Math.floor(bytes.length / 188 / 2) * 188);
+    const source = Readable.from((async function* () {
+      yield half;
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error('chunk x of clip y is missing from Redis');
+    })(), { objectMode: false });
+    await expect(remuxTsToMp4(source, path.join(dir, 'half.mp4'), { timeoutMs: 30_000, log: silent })).rejects.toThrow(/missing from Redis/);
+    expect(files(dir).filter((f) => f.startsWith('half'))).toEqual([]);
+    expect(runningFfmpegCount()).toBe(0);
+  });
+
+  /**
+   * FFMPEG_PATH pointed at a wrapper that writes down its pid, its parent
+   * and its niceness, then runs `then` (the real ffmpeg, or a stall).
+   */
+  async function withWrapper<T>(then: string, body: (mark: string) => Promise<T>): Promise<T> {
+    const wrapperDir = await mkdtemp(path.join(os.tmpdir(), 'remux-wrapper-'));
+    const mark = path.join(wrapperDir, 'mark');
+    const wrapper = path.join(wrapperDir, 'ffmpeg');
+    // Field 19 of /proc/PID/stat is the niceness.
+    await writeFile(wrapper, `#!/bin/sh\necho "$$ $PPID $(cut -d' ' -f19 /proc/$$/stat)" > ${mark}\n${then}\n`, { mode: 0o755 });
+    const saved = process.env.FFMPEG_PATH;
+    process.env.FFMPEG_PATH = wrapper;
+    try {
+      return await body(mark);
+    } finally {
+      if (saved === undefined) delete process.env.FFMPEG_PATH;
+      else process.env.FFMPEG_PATH = saved;
+      await rm(wrapperDir, { recursive: true, force: true });
+    }
+  }
+
+  const marked = async (mark: string) => {
+    await waitFor(async () => (await readFile(mark, 'utf8').catch(() => '')).trim().split(' ').length === 3, 'the wrapper\'s mark', 10_000, 10);
+    const [pid, parent, nice] = (await readFile(mark, 'utf8')).trim().split(' ').map(Number);
+    return { pid, parent, nice };
+  };
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+  it('runs ffmpeg from the spawner helper, not from the service, at the niceness asked', async () => {
+    await withWrapper('exec ffmpeg "$@"', async (mark) => {
+      const out = path.join(dir, 'niced.mp4');
+      await remuxTsToMp4(Readable.from([await readFile(fixtures.clipTs)]), out, { timeoutMs: 30_000, log: silent, nice: 7 });
+      const { parent, nice } = await marked(mark);
+      // A fork of the service would stop its event loop for as long as the fork takes.
+      expect(parent).not.toBe(process.pid);
+      expect(parent).toBe(spawnerPid());
+      expect(nice).toBe(Math.min(19, os.getPriority() + 7));
+      expect(files(dir)).toContain('niced.mp4');
+      expect(files(dir).filter((f) => f.startsWith('niced.mp4.'))).toEqual([]);
+    });
+  });
+
+  it('kills a running ffmpeg when the signal aborts, and at shutdown', async () => {
+    await withWrapper('exec sleep 60', async (mark) => {
+      const controller = new AbortController();
+      const remux = remuxTsToMp4(Readable.from([await readFile(fixtures.clipTs)]), path.join(dir, 'stuck.mp4'), { timeoutMs: 60_000, log: silent, signal: controller.signal });
+      const first = await marked(mark);
+      expect(alive(first.pid)).toBe(true);
+      controller.abort();
+      await expect(remux).rejects.toThrow(/aborted/);
+      await waitFor(async () => !alive(first.pid), 'the aborted ffmpeg to end', 5000, 10);
+      await rm(mark);
+      const second = remuxTsToMp4(fixtures.clipTs, path.join(dir, 'stuck2.mp4'), { timeoutMs: 60_000, log: silent });
+      const next = await marked(mark);
+      killAllFfmpeg();
+      await expect(second).rejects.toThrow(/killed at shutdown/);
+      await waitFor(async () => !alive(next.pid), 'the ffmpeg stopped at shutdown to end', 5000, 10);
+      expect(runningFfmpegCount()).toBe(0);
+      expect(files(dir).filter((f) => f.startsWith('stuck'))).toEqual([]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 // Precise clips (SPEC 14) when the precise version cannot be made: an edge
-// re-encode whose ffmpeg fails (FFMPEG_PATH names a wrapper that exits 1 while
-// a flag file exists, and runs the real ffmpeg otherwise), and streams whose
+// re-encode whose ffmpeg fails (FFMPEG_PATH names a wrapper that exits 1 on an
+// encode while a flag file exists, and runs the real ffmpeg otherwise: stream
+// copies, such as the MP4 remux of a VOD, still work), and streams whose
 // codec has no matching encoder here (audio only; MPEG-2 video). In every case
 // the keyframe clip plays on, `precise_error` says why, the job ends (retried
 // like any job, never forever) and a vod_required promotion that waited for
@@ -37,12 +38,13 @@ beforeAll(async () => {
   const wrapper = path.join(work, 'ffmpeg');
   await writeFile(wrapper, [
     '#!/bin/sh',
-    `if [ -e '${brokenFlag}' ]; then echo '[error] Unknown encoder (edge re-encode unavailable)' >&2; exit 1; fi`,
+    // Only an encode (libx264, the edge re-encode) fails: "$*" holds every argument.
+    `if [ -e '${brokenFlag}' ]; then case "$*" in *libx264*) echo '[error] Unknown encoder (edge re-encode unavailable)' >&2; exit 1;; esac; fi`,
     'exec ffmpeg "$@"',
     '',
   ].join('\n'));
   await chmod(wrapper, 0o755);
-  // Read at each call by the edge re-encode (src/precise/encode.ts).
+  // Read at each call by the edge re-encode (src/precise/encode.ts) and the MP4 remux (src/mp4/remux.ts).
   process.env.FFMPEG_PATH = wrapper;
 }, 120_000);
 afterAll(async () => {
