@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -150,6 +151,25 @@ http.createServer((req, res) => {
   const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
   await waitForPort(port, child, 'the bare node server');
   return { url: (name) => `http://127.0.0.1:${port}/${name}`, stop: () => stopChild(child), pid: child.pid };
+}
+
+/**
+ * The same bare server inside the calling process (the service's, in
+ * bench.ts): what a request costs in a process as large and busy as the
+ * service, without the service's own work. Its figure tells how much of the
+ * gap to the bare server apart is the service's code.
+ */
+export async function bareNodeHere(dir: string, files: Record<string, string>): Promise<Reference> {
+  const bodies = new Map<string, Buffer>(await Promise.all(Object.keys(files).map(async (n): Promise<[string, Buffer]> => [`/${n}`, await readFile(path.join(dir, n))])));
+  const server = http.createServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    if (!body) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': files[req.url!.slice(1)], 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: (name) => `http://127.0.0.1:${port}/${name}`, stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }
 
 /** nginx serving the folder from disk with sendfile, one worker, in a prefix of its own. */

@@ -13,7 +13,7 @@ import { constants, createWriteStream, open } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { ClipRecord } from '../clips/records.js';
@@ -26,6 +26,8 @@ import { runOutOfProcess, type Run } from '../util/spawner.js';
 
 const STDERR_TAIL_LINES = 20;
 const CHUNKS_AHEAD = 4;
+/** Bytes of a remux's input read ahead of ffmpeg (while it starts, and later while it works). */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /** The chunks' container: MPEG-TS, or fMP4 (init segment then media segments, read as one fragmented MP4). */
 export type ChunkFormat = 'mpegts' | 'mp4';
@@ -221,15 +223,26 @@ class Remuxing {
       // ffmpeg gone: nothing reads what is still to come.
       pipe?.destroy();
     }).finally(() => { ffmpegEnded = true; });
-    const fed = this.openWriter(fifo, () => ffmpegEnded).then((fd) => {
+    // ffmpeg takes tens of milliseconds to start (about 60 here before it
+    // opens its input): the first chunks are read from Redis meanwhile.
+    const ahead = new PassThrough({ highWaterMark: READ_AHEAD_BYTES });
+    const reading = pipeline(source, ahead, { signal: this.abort.signal });
+    const writing = this.openWriter(fifo, () => ffmpegEnded).then((fd) => {
       // As a socket, its writes wait on epoll for ffmpeg to read, not in one of libuv's few threads.
       pipe = new net.Socket({ fd, readable: false, writable: true });
-      return pipeline(source, pipe, { signal: this.abort.signal });
-    }).catch((err) => {
-      feedFailure = err;
-      // The input failed (a chunk missing from Redis): what ffmpeg made of the part it got must not pass for the MP4.
+      return pipeline(ahead, pipe, { signal: this.abort.signal });
+    });
+    const fed = Promise.allSettled([reading, writing]).then(([read, write]) => {
+      // The source's own failure (a chunk missing from Redis) first: the rest follows from it.
+      const failed = read.status === 'rejected' ? read : write.status === 'rejected' ? write : null;
+      if (!failed) return;
+      feedFailure = failed.reason;
+      // What ffmpeg made of the part it got must not pass for the MP4.
       this.run?.kill();
     });
+    // Either part failing stops the other: nothing waits on a reader or a writer that is gone.
+    reading.catch(() => { ahead.destroy(); this.run?.kill(); });
+    writing.catch(() => { ahead.destroy(); (source as Readable).destroy?.(); });
     await Promise.all([ran, fed]);
     this.throwIfStopped(ffmpegFailure instanceof RemuxError ? ffmpegFailure.stderrTail : []);
     // A pipe that broke because ffmpeg stopped reading tells less than ffmpeg's own words.
