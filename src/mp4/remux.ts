@@ -215,7 +215,6 @@ class Remuxing {
     if (made.code !== 0) throw new RemuxError(`could not make the remux's input FIFO: ${made.error ?? lastLine(made.stderr) ?? `exit ${made.code}`}`, []);
     spilled.push(fifo);
     let ffmpegFailure: unknown;
-    let feedFailure: unknown;
     let ffmpegEnded = false;
     let pipe: net.Socket | undefined;
     const ran = this.ffmpeg([...input, '-i', fifo], output, outFile, nice).catch((err) => {
@@ -232,18 +231,18 @@ class Remuxing {
       pipe = new net.Socket({ fd, readable: false, writable: true });
       return pipeline(ahead, pipe, { signal: this.abort.signal });
     });
-    const fed = Promise.allSettled([reading, writing]).then(([read, write]) => {
-      // The source's own failure (a chunk missing from Redis) first: the rest follows from it.
-      const failed = read.status === 'rejected' ? read : write.status === 'rejected' ? write : null;
-      if (!failed) return;
-      feedFailure = failed.reason;
-      // What ffmpeg made of the part it got must not pass for the MP4.
+    // Either half of the feed failing stops the other, and ffmpeg: what it
+    // made of the part it got must not pass for the MP4.
+    const stopFeeding = () => {
+      ahead.destroy();
+      (source as Readable).destroy?.();
       this.run?.kill();
-    });
-    // Either part failing stops the other: nothing waits on a reader or a writer that is gone.
-    reading.catch(() => { ahead.destroy(); this.run?.kill(); });
-    writing.catch(() => { ahead.destroy(); (source as Readable).destroy?.(); });
-    await Promise.all([ran, fed]);
+    };
+    reading.catch(stopFeeding);
+    writing.catch(stopFeeding);
+    const [, read, write] = await Promise.allSettled([ran, reading, writing]);
+    // The source's own failure (a chunk missing from Redis) first: the rest follows from it.
+    const feedFailure: unknown = read.status === 'rejected' ? read.reason : write.status === 'rejected' ? write.reason : undefined;
     this.throwIfStopped(ffmpegFailure instanceof RemuxError ? ffmpegFailure.stderrTail : []);
     // A pipe that broke because ffmpeg stopped reading tells less than ffmpeg's own words.
     const broken = ['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'].includes((feedFailure as NodeJS.ErrnoException | undefined)?.code ?? '');
