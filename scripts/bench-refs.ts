@@ -14,7 +14,27 @@ import { promisify } from 'node:util';
 import { nginxPrefix, startNginx } from '../test/helpers/nginx.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One request to the service on 127.0.0.1, kept alive, without Accept-Encoding (as wrk asks); the body is kept. */
+export function request(port: number, method: string, url: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: url, headers, agent }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Closes the kept-alive sockets of request(), so the script can end. */
+export function closeRequests(): void {
+  agent.destroy();
+}
 
 export interface WrkResult {
   rps: number;

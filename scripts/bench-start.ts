@@ -11,31 +11,16 @@
 // Run: node --import tsx scripts/bench-start.ts   (REDIS_URL defaults to 127.0.0.1:6379)
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { deletePrefixAt } from '../src/redis/prefix.js';
-import { bareNode, ensureLadder, freePort, hasWrk, interleaved, ladderChunks, ladderDir, medianRps, ratios, ROUNDS, WRK, wrk } from './bench-refs.js';
+import { bareNode, closeRequests, ensureLadder, freePort, hasWrk, interleaved, ladderChunks, ladderDir, medianRps, ratios, request, ROUNDS, sleep, WRK, wrk } from './bench-refs.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const CLIP_SECONDS = 30;
 const CHUNK_MS = 2000;
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** One GET without Accept-Encoding (fetch would ask for gzip), as wrk asks. */
-function get(port: number, url: string, method = 'GET', headers: Record<string, string> = {}, body?: string | Buffer): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: url, method, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 async function until<T>(what: string, limitMs: number, attempt: () => Promise<T | null>): Promise<T> {
   const deadline = Date.now() + limitMs;
@@ -67,11 +52,11 @@ async function main(): Promise<void> {
   const exited = new Promise((r) => service.once('exit', r));
   let stopBare: (() => Promise<void>) | undefined;
   try {
-    await until('the service to answer', 60_000, async () => ((await get(port, '/healthz')).status === 200 ? true : null));
+    await until('the service to answer', 60_000, async () => ((await request(port, 'GET', '/healthz')).status === 200 ? true : null));
     // A company from the admin CLI, a stream from the API, as a new user makes them.
     const company = JSON.parse((await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'company', 'create', '--name', 'bench'], { env })).stdout) as { api_key: string };
     const auth = { authorization: `apikey ${company.api_key}`, 'content-type': 'application/json' };
-    const created = await get(port, '/streaming/streams', 'POST', auth, JSON.stringify({ name: 'bench', dvr_duration: 300 }));
+    const created = await request(port, 'POST', '/streaming/streams', auth, JSON.stringify({ name: 'bench', dvr_duration: 300 }));
     if (created.status !== 200 && created.status !== 201) throw new Error(`stream creation answered ${created.status}: ${created.body}`);
     const stream = JSON.parse(created.body.toString()) as { id: number; push_url_hls: string };
     const ingest = new URL(stream.push_url_hls).pathname;
@@ -80,19 +65,19 @@ async function main(): Promise<void> {
     for (let i = 0; i < chunks; i++) {
       const began = Date.now();
       for (const v of [0, 1, 2]) {
-        await get(port, `${ingest}s${v}_${i}.ts`, 'PUT', {}, ladder[v][i % ladder[v].length]);
+        await request(port, 'PUT', `${ingest}s${v}_${i}.ts`, {}, ladder[v][i % ladder[v].length]);
         const listed = Array.from({ length: Math.min(i + 1, 6) }, (_, k) => i - Math.min(i, 5) + k);
-        await get(port, `${ingest}s${v}.m3u8`, 'PUT', {}, ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${listed[0]}`,
+        await request(port, 'PUT', `${ingest}s${v}.m3u8`, {}, ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${listed[0]}`,
           ...listed.flatMap((k) => ['#EXTINF:2.000,', `s${v}_${k}.ts`])].join('\n') + '\n');
       }
       await sleep(Math.max(0, CHUNK_MS - (Date.now() - began)));
     }
     console.log('done');
-    const res = await get(port, `/streaming/streams/${stream.id}/clip_recording`, 'PUT', auth, JSON.stringify({ start: Math.floor(Date.now() / 1000) - CLIP_SECONDS - 2, duration: CLIP_SECONDS }));
+    const res = await request(port, 'PUT', `/streaming/streams/${stream.id}/clip_recording`, auth, JSON.stringify({ start: Math.floor(Date.now() / 1000) - CLIP_SECONDS - 2, duration: CLIP_SECONDS }));
     const clip = JSON.parse(res.body.toString()) as { status: string; hls_master: string; renditions: string[] };
     if (res.status !== 200 || clip.status !== 'ready') throw new Error(`the clip answered ${res.status}: ${res.body}`);
     const url = new URL(clip.hls_master).pathname.replace('master', clip.renditions.at(-1)!);
-    const playlist = await get(port, url);
+    const playlist = await request(port, 'GET', url);
     if (playlist.status !== 200) throw new Error(`${url} answered ${playlist.status}`);
     await writeFile(path.join(dataDir, 'clip.m3u8'), playlist.body);
     const bare = await bareNode(dataDir, { 'clip.m3u8': 'application/vnd.apple.mpegurl' });
@@ -106,6 +91,7 @@ async function main(): Promise<void> {
     console.error(`the service printed:\n${printed}`);
     throw err;
   } finally {
+    closeRequests();
     await stopBare?.();
     try {
       process.kill(-service.pid!, 'SIGINT');

@@ -20,7 +20,6 @@
 // `npm run bench` then runs bench-mp4.ts (first MP4 against bare ffmpeg).
 // Run: node --import tsx scripts/bench.ts   (REDIS_URL defaults to 127.0.0.1:6379)
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -33,7 +32,7 @@ import { deletePrefixAt } from '../src/redis/prefix.js';
 import { startService } from '../src/service.js';
 import { createCompany } from '../src/tenancy/companies.js';
 import {
-  bareNode, bareNodeHere, cpuSecondsOf, ensureLadder, hasWrk, interleaved, ladderChunks, ladderDir, medianRps, nginxStatic, percentile, ratio, ratios, ROUNDS, wrk, WRK, type WrkResult,
+  bareNode, bareNodeHere, closeRequests, cpuSecondsOf, request, ensureLadder, hasWrk, interleaved, ladderChunks, ladderDir, medianRps, nginxStatic, percentile, ratio, ratios, ROUNDS, wrk, WRK, type WrkResult,
 } from './bench-refs.js';
 
 const CHUNK_MS = 2000;
@@ -44,20 +43,6 @@ const PER_CREATOR = 4;
 const BIG_CHUNK = 700 * 1024;
 /** How long the 4 h fill's background backlog may take to drain before serving is measured. */
 const DRAIN_LIMIT_MS = 300_000;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function request(port: number, method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: url, headers, agent }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Latencies (ms, sorted) of `loops` concurrent loops making `each` calls. */
 async function latencies(loops: number, each: number, call: (i: number) => Promise<void>): Promise<number[]> {
   const times: number[] = [];
@@ -323,7 +308,7 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await service.close();
     await deletePrefixAt(config.redisUrl, prefix);
-    agent.destroy();
+    closeRequests();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
